@@ -1,0 +1,14 @@
+//! End-to-end tests: drive the built `workbench` binary like a user and check its
+//! output against independent readers (Python's csv/gzip for the sources, pyarrow
+//! for the Parquet files), never against our own code.
+//!
+//! Modules:
+//! - `support`: locating binaries, Python and the shared data; running commands.
+//! - `synth`: determinism and shape of the synthetic programme.
+//! - `import`: MAF and cBioPortal imports against the shared real files.
+//! - `errors`: bad input refused with clear messages, nothing half-written.
+
+mod errors;
+mod import;
+mod support;
+mod synth;

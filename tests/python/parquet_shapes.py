@@ -1,0 +1,17 @@
+"""Row counts and column names of every Parquet file under a lake, read with pyarrow."""
+
+import json
+import pathlib
+import sys
+
+import pyarrow.parquet as pq
+
+root = pathlib.Path(sys.argv[1])
+out = {}
+for path in sorted(root.rglob("*.parquet")):
+    meta = pq.read_metadata(path)
+    out[str(path.relative_to(root))] = {
+        "rows": meta.num_rows,
+        "columns": [meta.schema.column(i).name for i in range(meta.num_columns)],
+    }
+json.dump(out, sys.stdout)

@@ -1,0 +1,246 @@
+//! The `workbench` command: synthetic programme, imports and lake inspection.
+
+// A command-line tool reports on stdout (results) and stderr (progress, warnings).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use workbench::import::{self, CbioportalOptions, ClinicalMap, MafOptions};
+use workbench::{Lake, synth};
+
+#[derive(Parser)]
+#[command(
+    name = "workbench",
+    version,
+    about = "Research workbench of the cancer whole-genome programme"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a synthetic programme (deterministic per seed) into DIR/lake and DIR/raw.
+    Synth {
+        /// Number of cases.
+        #[arg(long, default_value_t = 1000)]
+        cases: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (must not hold a lake yet).
+        #[arg(long)]
+        out: PathBuf,
+        /// Cases that also get tiny raw FASTQ pairs.
+        #[arg(long, default_value_t = 3)]
+        raw_cases: usize,
+    },
+    /// Import real-format data into a new lake.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
+    /// Inspect a lake.
+    Lake {
+        #[command(subcommand)]
+        action: LakeAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportFormat {
+    /// A MAF file (plain or gzip) with an optional maftools-style clinical table.
+    Maf {
+        /// The MAF file.
+        file: PathBuf,
+        /// Clinical annotation TSV (Tumor_Sample_Barcode, FAB_classification, …).
+        #[arg(long)]
+        clinical: Option<PathBuf>,
+        /// Column mapping for the clinical table, `field=COLUMN` (repeatable), e.g.
+        /// `vital_status=OS_STATUS`.
+        #[arg(long = "map", value_name = "FIELD=COLUMN")]
+        map: Vec<String>,
+        /// OncoTree code of the cases (default: inferred from the file name).
+        #[arg(long)]
+        cancer_type: Option<String>,
+        /// Data-acquiring institution (default: the MAF Center column).
+        #[arg(long)]
+        institution: Option<String>,
+        /// Registration date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        registered_on: Option<NaiveDate>,
+        /// Assay of the samples: WGS, WXS or panel.
+        #[arg(long)]
+        assay: Option<String>,
+        /// Output directory (must not hold a lake yet).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A cBioPortal study directory (meta_*.txt and data files).
+    Cbioportal {
+        /// The study directory.
+        dir: PathBuf,
+        /// OncoTree code for samples that name none (default: from type_of_cancer).
+        #[arg(long)]
+        cancer_type: Option<String>,
+        /// Data-acquiring institution (default: the study id).
+        #[arg(long)]
+        institution: Option<String>,
+        /// Registration date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        registered_on: Option<NaiveDate>,
+        /// Output directory (must not hold a lake yet).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LakeAction {
+    /// Print every table's name, row count and columns.
+    Describe {
+        /// The directory holding `lake/` (or the lake itself).
+        dir: PathBuf,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Print the whole cause chain: the outer context says what we were doing,
+            // the inner causes say which file, row and field.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Synth {
+            cases,
+            seed,
+            out,
+            raw_cases,
+        } => {
+            let started = Instant::now();
+            eprintln!(
+                "generating {cases} synthetic cases (seed {seed}) into {}",
+                out.display()
+            );
+            let mut config = synth::Config::new(cases, seed);
+            config.raw_cases = raw_cases;
+            let summary = synth::write(&config, &out).context("writing the synthetic programme")?;
+            for (table, rows) in &summary.rows {
+                eprintln!("  {:<18} {rows:>9} rows", table.name());
+            }
+            eprintln!("  raw FASTQ pairs    {:>9} samples", summary.raw.len());
+            eprintln!(
+                "done in {:.2} s: {}",
+                started.elapsed().as_secs_f64(),
+                summary.lake.root().display()
+            );
+            Ok(())
+        }
+        Command::Import { format } => {
+            let (imported, out) = match format {
+                ImportFormat::Maf {
+                    file,
+                    clinical,
+                    map,
+                    cancer_type,
+                    institution,
+                    registered_on,
+                    assay,
+                    out,
+                } => {
+                    let mut columns = ClinicalMap::default();
+                    for assignment in &map {
+                        columns
+                            .set(assignment)
+                            .map_err(anyhow::Error::msg)
+                            .context("--map")?;
+                    }
+                    let options = MafOptions {
+                        clinical,
+                        map: columns,
+                        cancer_type,
+                        institution,
+                        registered_on: registered_on.unwrap_or_else(today),
+                        assay,
+                    };
+                    (
+                        import::read_maf(&file, &options)
+                            .with_context(|| format!("importing MAF {}", file.display()))?,
+                        out,
+                    )
+                }
+                ImportFormat::Cbioportal {
+                    dir,
+                    cancer_type,
+                    institution,
+                    registered_on,
+                    out,
+                } => {
+                    let options = CbioportalOptions {
+                        cancer_type,
+                        institution,
+                        registered_on: registered_on.unwrap_or_else(today),
+                    };
+                    (
+                        import::read_cbioportal(&dir, &options).with_context(|| {
+                            format!("importing cBioPortal study {}", dir.display())
+                        })?,
+                        out,
+                    )
+                }
+            };
+            for warning in &imported.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let lake = Lake::create(&out, &imported.dataset).context("writing the lake")?;
+            let d = &imported.dataset;
+            eprintln!(
+                "imported {} cases, {} samples, {} somatic variants into {}",
+                d.cases.len(),
+                d.samples.len(),
+                d.somatic_variants.len(),
+                lake.root().display()
+            );
+            Ok(())
+        }
+        Command::Lake {
+            action: LakeAction::Describe { dir, json },
+        } => {
+            let lake = Lake::open(&dir)?;
+            let tables = lake.describe()?;
+            if json {
+                let value = serde_json::json!({ "root": lake.root(), "tables": tables });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                println!("lake at {}", lake.root().display());
+                for table in &tables {
+                    println!("{:<18} {:>9} rows  {}", table.name, table.rows, table.file);
+                    for column in &table.columns {
+                        println!("    {:<28} {}", column.name, column.dtype);
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Synthetic programme data: a realistic, deterministic enclave to develop and teach on.
+//!
+//! `generate` draws every case from its own random stream (seeded by the seed and
+//! the case number), so the same seed always yields byte-identical tables, and a
+//! larger `cases` only appends cases. `docs/datasets.md` describes the model.
+
+mod case;
+mod catalogue;
+mod fastq;
+mod rng;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::lake::{self, Dataset, Lake};
+
+pub use fastq::{CONTIG, RawSample, reference};
+
+/// Settings of a synthetic programme.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Number of cases.
+    pub cases: usize,
+    /// Random seed.
+    pub seed: u64,
+    /// First day of registration.
+    pub start: NaiveDate,
+    /// Data cut-off: the last day of registration and follow-up.
+    pub cutoff: NaiveDate,
+    /// Number of cases that also get tiny raw FASTQ pairs under `raw/`.
+    pub raw_cases: usize,
+    /// Read pairs per raw sample.
+    pub raw_pairs: usize,
+}
+
+impl Config {
+    /// `cases` cases from `seed`, registered from 2025-04-01 to the 2026-10-31 cut-off.
+    pub fn new(cases: usize, seed: u64) -> Config {
+        Config {
+            cases,
+            seed,
+            start: NaiveDate::from_ymd_opt(2025, 4, 1).expect("valid date"),
+            cutoff: NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date"),
+            raw_cases: 3,
+            raw_pairs: 2000,
+        }
+    }
+}
+
+/// Generates the programme's tables in memory.
+pub fn generate(config: &Config) -> Dataset {
+    let mut dataset = Dataset::default();
+    for index in 0..config.cases {
+        case::generate(config, index, &mut dataset);
+    }
+    dataset
+}
+
+/// What [`write`] produced.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The lake.
+    pub lake: Lake,
+    /// Rows per table.
+    pub rows: Vec<(lake::Table, usize)>,
+    /// Raw FASTQ samples written.
+    pub raw: Vec<RawSample>,
+}
+
+/// An error writing a synthetic programme.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Writing the lake failed.
+    #[error(transparent)]
+    Lake(#[from] lake::Error),
+    /// Writing raw files failed.
+    #[error("writing raw file {}", path.display())]
+    Raw {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Generates the programme and writes it to `out/lake/` (and raw files to `out/raw/`).
+///
+/// # Errors
+///
+/// Lake errors (including an existing lake at `out`) and I/O errors on raw files.
+pub fn write(config: &Config, out: &Path) -> Result<Summary, Error> {
+    let dataset = generate(config);
+    let lake = Lake::create(out, &dataset)?;
+    let raw = fastq::write_raw(config, &dataset, out)?;
+    let rows = lake::Table::ALL
+        .iter()
+        .map(|&t| (t, dataset.rows(t)))
+        .collect();
+    Ok(Summary { lake, rows, raw })
+}
+
+#[cfg(test)]
+mod tests;
