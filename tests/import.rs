@@ -5,19 +5,32 @@ use crate::support::{python, shared_data, workbench_ok};
 fn compare(report: &serde_json::Value) {
     let (source, lake) = (&report["source"], &report["lake"]);
     for (key, expected) in source.as_object().expect("source numbers") {
-        assert_eq!(&lake[key], expected, "{key}: lake differs from the source file");
+        assert_eq!(
+            &lake[key], expected,
+            "{key}: lake differs from the source file"
+        );
     }
 }
 
 #[test]
 fn tcga_laml_maf_with_annotations() {
     let data = shared_data().join("clinical/maftools_tcga_laml");
-    let (maf, annot) = (data.join("tcga_laml.maf.gz"), data.join("tcga_laml_annot.tsv"));
+    let (maf, annot) = (
+        data.join("tcga_laml.maf.gz"),
+        data.join("tcga_laml_annot.tsv"),
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("laml");
     workbench_ok(&[
-        "import", "maf", maf.to_str().expect("utf-8"), "--clinical", annot.to_str().expect("utf-8"),
-        "--registered-on", "2026-01-15", "--out", out.to_str().expect("utf-8"),
+        "import",
+        "maf",
+        maf.to_str().expect("utf-8"),
+        "--clinical",
+        annot.to_str().expect("utf-8"),
+        "--registered-on",
+        "2026-01-15",
+        "--out",
+        out.to_str().expect("utf-8"),
     ]);
     let report = python("maf_import_check.py", &[&maf, &annot, &out.join("lake")]);
     compare(&report);
@@ -26,9 +39,21 @@ fn tcga_laml_maf_with_annotations() {
     assert_eq!(report["lake"]["variants"], 2207);
     assert_eq!(report["lake"]["mutated_samples_per_gene"]["FLT3"], 52);
     assert_eq!(report["lake"]["mutated_samples_per_gene"]["DNMT3A"], 48);
-    let described: serde_json::Value =
-        serde_json::from_str(&workbench_ok(&["lake", "describe", out.to_str().expect("utf-8"), "--json"])).expect("json");
-    let registrations = described["tables"].as_array().expect("tables").iter().find(|t| t["name"] == "registrations").expect("table");
+    // The annotation's `-Inf` follow-up times (R's marker for unknown) become missing.
+    assert_eq!(report["lake"]["followup_missing"], 12);
+    let described: serde_json::Value = serde_json::from_str(&workbench_ok(&[
+        "lake",
+        "describe",
+        out.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("json");
+    let registrations = described["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "registrations")
+        .expect("table");
     assert_eq!(registrations["rows"], report["source"]["cases"]);
 }
 
@@ -37,11 +62,29 @@ fn cbioportal_study_with_multi_sample_patients() {
     let study = shared_data().join("clinical/cbioportal_study_es_0");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("es0");
-    workbench_ok(&["import", "cbioportal", study.to_str().expect("utf-8"), "--registered-on", "2026-01-15", "--out", out.to_str().expect("utf-8")]);
+    workbench_ok(&[
+        "import",
+        "cbioportal",
+        study.to_str().expect("utf-8"),
+        "--registered-on",
+        "2026-01-15",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     let report = python("cbioportal_import_check.py", &[&study, &out.join("lake")]);
     compare(&report);
-    assert!(report["source"]["multi_sample_cases"].as_u64().expect("count") >= 2);
-    assert!(report["source"]["os_days_missing"].as_u64().expect("count") > 0, "the fixture has [Not Available] months");
+    assert!(
+        report["source"]["multi_sample_cases"]
+            .as_u64()
+            .expect("count")
+            >= 2
+    );
+    // 32 patients have OS_STATUS `[Not Available]`: they are cases without a course row.
+    let (cases, course) = (&report["lake"]["cases"], &report["lake"]["course_rows"]);
+    assert!(
+        course.as_u64() < cases.as_u64(),
+        "{course} course rows for {cases} cases"
+    );
 }
 
 #[test]
@@ -52,14 +95,44 @@ fn column_map_reads_other_annotation_names() {
     let renamed = dir.path().join("annot.tsv");
     let text = std::fs::read_to_string(data.join("tcga_laml_annot.tsv")).expect("read");
     let mut lines = text.lines();
-    let header = lines.next().expect("header").replace("Overall_Survival_Status", "OS_STATUS").replace("days_to_last_followup", "OS_DAYS");
-    std::fs::write(&renamed, std::iter::once(header.as_str()).chain(lines).collect::<Vec<_>>().join("\n")).expect("write");
+    let header = lines
+        .next()
+        .expect("header")
+        .replace("Overall_Survival_Status", "OS_STATUS")
+        .replace("days_to_last_followup", "OS_DAYS");
+    std::fs::write(
+        &renamed,
+        std::iter::once(header.as_str())
+            .chain(lines)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .expect("write");
     let out = dir.path().join("mapped");
     workbench_ok(&[
-        "import", "maf", data.join("tcga_laml.maf.gz").to_str().expect("utf-8"), "--clinical", renamed.to_str().expect("utf-8"),
-        "--map", "vital_status=OS_STATUS", "--map", "days_to_last_followup=OS_DAYS", "--cancer-type", "AML",
-        "--registered-on", "2026-01-15", "--out", out.to_str().expect("utf-8"),
+        "import",
+        "maf",
+        data.join("tcga_laml.maf.gz").to_str().expect("utf-8"),
+        "--clinical",
+        renamed.to_str().expect("utf-8"),
+        "--map",
+        "vital_status=OS_STATUS",
+        "--map",
+        "days_to_last_followup=OS_DAYS",
+        "--cancer-type",
+        "AML",
+        "--registered-on",
+        "2026-01-15",
+        "--out",
+        out.to_str().expect("utf-8"),
     ]);
-    let report = python("maf_import_check.py", &[&data.join("tcga_laml.maf.gz"), &data.join("tcga_laml_annot.tsv"), &out.join("lake")]);
+    let report = python(
+        "maf_import_check.py",
+        &[
+            &data.join("tcga_laml.maf.gz"),
+            &data.join("tcga_laml_annot.tsv"),
+            &out.join("lake"),
+        ],
+    );
     compare(&report);
 }

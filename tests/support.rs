@@ -4,34 +4,52 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The workspace root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_owned()
 }
 
 /// A binary built by `cargo build --workspace --bins` in the same profile as this test.
-pub fn binary(name: &str) -> PathBuf {
+pub(crate) fn binary(name: &str) -> PathBuf {
     // The test executable lives in target/<profile>/deps/; binaries in target/<profile>/.
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
     let path = dir.join(name);
-    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --bins` first (./x test does)", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first (./x test does)",
+        path.display()
+    );
     path
 }
 
 /// The real data shared with the project (`../shared/data`, or `$WORKBENCH_SHARED_DATA`).
-pub fn shared_data() -> PathBuf {
-    let path = std::env::var_os("WORKBENCH_SHARED_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
-    assert!(path.join("MANIFEST.md").is_file(), "shared data not found at {}; set WORKBENCH_SHARED_DATA", path.display());
+pub(crate) fn shared_data() -> PathBuf {
+    let path = std::env::var_os("WORKBENCH_SHARED_DATA")
+        .map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    assert!(
+        path.join("MANIFEST.md").is_file(),
+        "shared data not found at {}; set WORKBENCH_SHARED_DATA",
+        path.display()
+    );
     path
 }
 
 /// Runs `workbench` with `args`.
-pub fn workbench(args: &[&str]) -> Output {
-    Command::new(binary("workbench")).args(args).output().expect("workbench runs")
+pub(crate) fn workbench(args: &[&str]) -> Output {
+    Command::new(binary("workbench"))
+        .args(args)
+        .output()
+        .expect("workbench runs")
 }
 
 /// Runs `workbench` and requires success, returning stdout.
-pub fn workbench_ok(args: &[&str]) -> String {
+pub(crate) fn workbench_ok(args: &[&str]) -> String {
     let output = workbench(args);
     assert!(
         output.status.success(),
@@ -42,20 +60,29 @@ pub fn workbench_ok(args: &[&str]) -> String {
 }
 
 /// Runs a script from tests/python with the project's Python and parses its JSON output.
-pub fn python(script: &str, args: &[&Path]) -> serde_json::Value {
-    let python = std::env::var_os("WORKBENCH_PYTHON").map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
-    assert!(Path::new(&python).is_file(), "{} is missing: run ./x test, which prepares .venv", python.display());
+pub(crate) fn python(script: &str, args: &[&Path]) -> serde_json::Value {
+    let python = std::env::var_os("WORKBENCH_PYTHON")
+        .map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
+    assert!(
+        Path::new(&python).is_file(),
+        "{} is missing: run ./x test, which prepares .venv",
+        python.display()
+    );
     let output = Command::new(&python)
         .arg(root().join("tests/python").join(script))
         .args(args)
         .output()
         .expect("python runs");
-    assert!(output.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("script prints JSON")
 }
 
 /// Every regular file under `dir`, relative, sorted.
-pub fn files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(current) = stack.pop() {

@@ -5,17 +5,40 @@ use crate::support::{files, python, workbench_ok};
 #[test]
 fn same_seed_gives_byte_identical_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
     for (out, seed) in [(&a, "42"), (&b, "42"), (&c, "43")] {
-        workbench_ok(&["synth", "--cases", "400", "--seed", seed, "--out", out.to_str().expect("utf-8")]);
+        workbench_ok(&[
+            "synth",
+            "--cases",
+            "400",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
     }
     let listed = files(&a);
     assert_eq!(listed, files(&b));
     assert!(listed.iter().any(|p| p.ends_with("registrations.parquet")));
-    assert!(listed.iter().any(|p| p.extension().is_some_and(|e| e == "gz")));
+    assert!(
+        listed
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "gz"))
+    );
     for path in &listed {
-        let (x, y) = (std::fs::read(a.join(path)).expect("read"), std::fs::read(b.join(path)).expect("read"));
-        assert!(x == y, "{} differs between two runs with the same seed", path.display());
+        let (x, y) = (
+            std::fs::read(a.join(path)).expect("read"),
+            std::fs::read(b.join(path)).expect("read"),
+        );
+        assert!(
+            x == y,
+            "{} differs between two runs with the same seed",
+            path.display()
+        );
     }
     let registrations = "lake/registrations.parquet";
     assert_ne!(
@@ -29,9 +52,22 @@ fn same_seed_gives_byte_identical_files() {
 fn describe_matches_an_independent_parquet_reader() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("p");
-    workbench_ok(&["synth", "--cases", "300", "--seed", "5", "--out", out.to_str().expect("utf-8")]);
-    let described: serde_json::Value =
-        serde_json::from_str(&workbench_ok(&["lake", "describe", out.to_str().expect("utf-8"), "--json"])).expect("json");
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        "300",
+        "--seed",
+        "5",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let described: serde_json::Value = serde_json::from_str(&workbench_ok(&[
+        "lake",
+        "describe",
+        out.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("json");
     let independent = python("parquet_shapes.py", &[&out.join("lake")]);
     let tables = described["tables"].as_array().expect("tables");
     assert_eq!(tables.len(), 12);
@@ -39,17 +75,40 @@ fn describe_matches_an_independent_parquet_reader() {
         let file = table["file"].as_str().expect("file");
         let truth = &independent[file];
         assert_eq!(table["rows"], truth["rows"], "{file}");
-        let names: Vec<&str> = table["columns"].as_array().expect("columns").iter().map(|c| c["name"].as_str().expect("name")).collect();
-        let truth_names: Vec<&str> = truth["columns"].as_array().expect("columns").iter().map(|c| c.as_str().expect("name")).collect();
+        let names: Vec<&str> = table["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .map(|c| c["name"].as_str().expect("name"))
+            .collect();
+        let truth_names: Vec<&str> = truth["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .map(|c| c.as_str().expect("name"))
+            .collect();
         assert_eq!(names, truth_names, "{file}");
     }
-    let registrations = tables.iter().find(|t| t["name"] == "registrations").expect("registrations");
+    let registrations = tables
+        .iter()
+        .find(|t| t["name"] == "registrations")
+        .expect("registrations");
     assert_eq!(registrations["rows"], 300);
-    let columns: Vec<&str> = registrations["columns"].as_array().expect("columns").iter().map(|c| c["name"].as_str().expect("name")).collect();
+    let columns: Vec<&str> = registrations["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
     for required in ["case_id", "institution", "cancer_type", "registered_on"] {
         assert!(columns.contains(&required), "{required}");
     }
-    let date = registrations["columns"].as_array().expect("columns").iter().find(|c| c["name"] == "registered_on").expect("column");
+    let date = registrations["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .find(|c| c["name"] == "registered_on")
+        .expect("column");
     assert_eq!(date["dtype"], "date");
     // Keys between tables hold in the written files, checked by pyarrow.
     let keys = python("lake_keys.py", &[&out.join("lake")]);

@@ -26,6 +26,11 @@ patients = read("data_clinical_patients.txt")
 samples = read("data_clinical_samples.txt")
 maf = read("data_mutations_extended.maf")
 per_patient = collections.Counter(s["PATIENT_ID"] for s in samples)
+# SUBTYPE is a sample attribute; a case's subtype is that of its first sample that has one.
+case_subtype = {}
+for s in samples:
+    if s["SUBTYPE"] not in MISSING:
+        case_subtype.setdefault(s["PATIENT_ID"], s["SUBTYPE"])
 os_known = [p for p in patients if p["OS_STATUS"] not in MISSING]
 source = {
     "cases": len({s["PATIENT_ID"] for s in samples}),
@@ -36,7 +41,7 @@ source = {
     "dead": sum(1 for p in os_known if p["OS_STATUS"].startswith("1:")),
     "os_days_missing": sum(1 for p in os_known if p["OS_MONTHS"] in MISSING),
     "os_days_sum": sum(round(float(p["OS_MONTHS"]) * 30.4375) for p in os_known if p["OS_MONTHS"] not in MISSING),
-    "subtypes": dict(collections.Counter(s["SUBTYPE"] for s in samples if s["SUBTYPE"] not in MISSING)),
+    "subtypes": dict(collections.Counter(case_subtype.values())),
     "variants_per_sample": dict(collections.Counter(r["Tumor_Sample_Barcode"] for r in maf)),
 }
 
@@ -49,13 +54,9 @@ cases = table("clinical/cases.parquet")
 lake_samples = table("samples.parquet")
 course = table("clinical/course.parquet")
 variants = table("variants/somatic.parquet")
-diagnoses = {d["case_id"]: d for d in table("clinical/diagnoses.parquet")}
+diagnoses = table("clinical/diagnoses.parquet")
 lake_per_case = collections.Counter(s["case_id"] for s in lake_samples)
-# Subtype is a sample attribute in the study; the lake keeps it per case (diagnosis), so
-# count it back per sample through the sample → case join.
-lake_subtypes = collections.Counter(
-    diagnoses[s["case_id"]]["subtype"] for s in lake_samples if diagnoses[s["case_id"]]["subtype"] is not None
-)
+lake_subtypes = collections.Counter(d["subtype"] for d in diagnoses if d["subtype"] is not None)
 lake_side = {
     "cases": len(cases),
     "samples": len(lake_samples),

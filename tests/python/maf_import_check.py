@@ -9,6 +9,7 @@ import collections
 import csv
 import gzip
 import json
+import math
 import pathlib
 import sys
 
@@ -43,13 +44,19 @@ source = {
     "variants": len(maf),
     "course_rows": sum(1 for r in annot if r["Overall_Survival_Status"] not in ("", "NA")),
     "dead": sum(1 for r in annot if r["Overall_Survival_Status"] == "1"),
-    "subtypes": dict(collections.Counter(r["FAB_classification"] for r in annot)),
+    "subtypes": dict(collections.Counter(r["FAB_classification"] for r in annot if r["FAB_classification"] not in ("", "NA"))),
     "samples_without_mutations": len(annot_samples - maf_samples),
     "samples_without_non_synonymous": len(
         annot_samples | maf_samples
     ) - len({r["Tumor_Sample_Barcode"] for r in maf if r["Variant_Classification"] in NON_SYNONYMOUS}),
     "mutated_samples_per_gene": gene_counts(maf, "Hugo_Symbol", "Variant_Classification", "Tumor_Sample_Barcode"),
-    "followup_sum_dead": sum(int(r["days_to_last_followup"]) for r in annot if r["Overall_Survival_Status"] == "1"),
+    # R writes -Inf for unknown times; those become missing in the lake.
+    "followup_sum_dead": sum(
+        int(float(r["days_to_last_followup"]))
+        for r in annot
+        if r["Overall_Survival_Status"] == "1" and math.isfinite(float(r["days_to_last_followup"]))
+    ),
+    "followup_missing": sum(1 for r in annot if not math.isfinite(float(r["days_to_last_followup"]))),
 }
 
 
@@ -73,6 +80,7 @@ lake_side = {
     "samples_without_mutations": len({s["sample_id"] for s in samples} - {v["tumor_sample_barcode"] for v in variants}),
     "samples_without_non_synonymous": len({s["sample_id"] for s in samples if s["mutation_profiled"]} - mutated),
     "mutated_samples_per_gene": gene_counts(variants, "hugo_symbol", "variant_classification", "tumor_sample_barcode"),
-    "followup_sum_dead": sum(c["days_to_death"] for c in course if c["vital_status"] == "dead"),
+    "followup_sum_dead": sum(c["days_to_death"] for c in course if c["vital_status"] == "dead" and c["days_to_death"] is not None),
+    "followup_missing": sum(1 for c in course if c["days_to_last_follow_up"] is None),
 }
 json.dump({"source": source, "lake": lake_side}, sys.stdout)

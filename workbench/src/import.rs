@@ -230,6 +230,16 @@ impl Assembler {
         });
     }
 
+    /// Sets the case's diagnosis subtype if it has none yet.
+    pub(crate) fn fill_subtype(&mut self, case_id: &str, subtype: &str) {
+        if let Some(&i) = self.cases.get(case_id) {
+            let diagnosis = &mut self.imported.dataset.diagnoses[i];
+            if diagnosis.subtype.is_none() {
+                diagnosis.subtype = Some(subtype.to_owned());
+            }
+        }
+    }
+
     /// Whether the case exists.
     pub(crate) fn has_case(&self, case_id: &str) -> bool {
         self.cases.contains_key(case_id)

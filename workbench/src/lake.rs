@@ -253,3 +253,6 @@ pub enum Error {
         detail: String,
     },
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,20 @@
 //! `generate` draws every case from its own random stream (seeded by the seed and
 //! the case number), so the same seed always yields byte-identical tables, and a
 //! larger `cases` only appends cases. `docs/datasets.md` describes the model.
+//!
+//! # Examples
+//!
+//! ```
+//! use workbench::{Lake, synth};
+//!
+//! let dataset = synth::generate(&synth::Config::new(20, 7));
+//! assert_eq!(dataset.registrations.len(), 20);
+//! let dir = tempfile::tempdir()?;
+//! let lake = Lake::create(dir.path(), &dataset)?;
+//! let tables = lake.describe()?;
+//! assert_eq!(tables.iter().find(|t| t.name == "cases").map(|t| t.rows), Some(20));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod case;
 mod catalogue;

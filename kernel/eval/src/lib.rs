@@ -77,23 +77,36 @@ impl Evcxr {
     /// [`Error::Start`] when the context cannot be created (no toolchain, the child
     /// binary missing).
     pub fn start(child: &Path) -> Result<Evcxr, Error> {
-        let (eval_context, outputs) = evcxr::EvalContext::with_subprocess_command(Command::new(child))
-            .map_err(|source| Error::Start { child: child.to_owned(), source })?;
+        let (eval_context, outputs) =
+            evcxr::EvalContext::with_subprocess_command(Command::new(child)).map_err(|source| {
+                Error::Start {
+                    child: child.to_owned(),
+                    source,
+                }
+            })?;
         let mut context = evcxr::CommandContext::with_eval_context(eval_context);
         // Cells must never reach the network: dependencies come from the offline set.
         context.execute(":offline 1").map_err(Error::Other)?;
-        Ok(Evcxr { context, _outputs: outputs })
+        Ok(Evcxr {
+            context,
+            _outputs: outputs,
+        })
     }
 }
 
 impl Evaluator for Evcxr {
     fn evaluate(&mut self, code: &str) -> Result<Outputs, Error> {
         match self.context.execute(code) {
-            Ok(outputs) => Ok(Outputs { mime_bundle: outputs.content_by_mime_type.into_iter().collect() }),
+            Ok(outputs) => Ok(Outputs {
+                mime_bundle: outputs.content_by_mime_type.into_iter().collect(),
+            }),
             Err(evcxr::Error::CompilationErrors(errors)) => Err(Error::Compilation(
                 errors
                     .iter()
-                    .map(|e| Diagnostic { code: e.code().map(str::to_owned), message: e.message() })
+                    .map(|e| Diagnostic {
+                        code: e.code().map(str::to_owned),
+                        message: e.message(),
+                    })
                     .collect(),
             )),
             Err(evcxr::Error::SubprocessTerminated(message)) => Err(Error::ChildEnded(message)),

@@ -218,6 +218,7 @@ pub fn read_cbioportal(dir: &Path, options: &CbioportalOptions) -> Result<Import
                 },
             );
         }
+        asm.imported.warnings.extend(table.warnings());
         if unknown_status > 0 {
             asm.imported.warnings.push(format!("{}: {unknown_status} patients have an OS_STATUS that is neither living nor deceased; left without a course row", path.display()));
         }
@@ -256,7 +257,13 @@ pub fn read_cbioportal(dir: &Path, options: &CbioportalOptions) -> Result<Import
         if asm.has_sample(sample) {
             return Err(samples.field_error(row, sample_col, sample, "duplicate sample"));
         }
-        if !asm.has_case(patient) {
+        if asm.has_case(patient) {
+            // Subtype is a sample attribute in cBioPortal and a diagnosis field here: the
+            // case takes the first of its samples that has one.
+            if let Some(subtype) = samples.get(row, subtype_col) {
+                asm.fill_subtype(patient, subtype);
+            }
+        } else {
             let cancer_type = match samples.get(row, oncotree_col) {
                 Some(code) if tree.contains(&code.to_ascii_uppercase()) => code.to_ascii_uppercase(),
                 Some(code) => {

@@ -213,6 +213,7 @@ fn read_annotation(
             asm.course.insert(case_id, course);
         }
     }
+    asm.imported.warnings.extend(table.warnings());
     Ok(())
 }
 
@@ -406,6 +407,7 @@ pub(crate) fn read_variants(
             filter: maf.get(row, filter).unwrap_or("PASS").to_owned(),
         });
     }
+    asm.imported.warnings.extend(maf.warnings());
     if unknown_samples > 0 {
         asm.imported.warnings.push(format!(
             "{}: skipped {unknown_samples} mutation rows of samples not in the sample table",

@@ -1,6 +1,7 @@
 //! Tab-separated tables as MAF and cBioPortal write them: `#` comment lines, one
 //! header row, optional gzip, and missing-value markers such as `[Not Available]`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -16,8 +17,6 @@ const MISSING: &[&str] = &[
     "NA",
     "N/A",
     "na",
-    "NaN",
-    "nan",
     ".",
     "[Not Available]",
     "[Not Applicable]",
@@ -34,6 +33,8 @@ pub(crate) struct Table {
     header: Vec<String>,
     index: HashMap<String, usize>,
     pub(crate) rows: Vec<Row>,
+    // Non-finite numbers seen so far, as (line, column): reported once per file.
+    non_finite: RefCell<Vec<(usize, String)>>,
 }
 
 /// One data row.
@@ -93,6 +94,7 @@ impl Table {
             header,
             index,
             rows,
+            non_finite: RefCell::new(Vec::new()),
         })
     }
 
@@ -128,20 +130,44 @@ impl Table {
             .ok_or_else(|| self.field_error(row, column, "", "expected a value"))
     }
 
-    /// An optional number; a value that is present but not a finite number is an error.
+    /// An optional number. `Inf`, `-Inf` and `NaN` (R writes them for unknown times)
+    /// become missing and are reported by [`Table::warnings`]; text that is not a number
+    /// is an error.
     pub(crate) fn number(&self, row: &Row, column: Option<usize>) -> Result<Option<f64>, Error> {
         let Some(value) = self.get(row, column) else {
             return Ok(None);
         };
+        let column = column.expect("a value implies a column");
         match value.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(Some(x)),
-            _ => Err(self.field_error(
-                row,
-                column.expect("a value implies a column"),
-                value,
-                "expected a finite number",
-            )),
+            Ok(_) => {
+                self.non_finite
+                    .borrow_mut()
+                    .push((row.line, self.header[column].clone()));
+                Ok(None)
+            }
+            Err(_) => Err(self.field_error(row, column, value, "expected a number")),
         }
+    }
+
+    /// Warnings about values read so far that were repaired (non-finite numbers).
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let seen = self.non_finite.borrow();
+        if seen.is_empty() {
+            return Vec::new();
+        }
+        let lines: Vec<String> = seen
+            .iter()
+            .take(5)
+            .map(|(line, column)| format!("line {line} ({column})"))
+            .collect();
+        vec![format!(
+            "{}: {} non-finite numbers read as missing: {}{}",
+            self.path.display(),
+            seen.len(),
+            lines.join(", "),
+            if seen.len() > 5 { ", …" } else { "" }
+        )]
     }
 
     /// An error about one field.
@@ -166,17 +192,34 @@ mod tests {
         let path = dir.path().join("t.tsv");
         std::fs::write(
             &path,
-            "#version 2.4\n#x\nA\tb\r\n1\t[Not Available]\n2.5\tx\n\nnan\n",
+            "#version 2.4\n#x\nA\tb\r\n1\t[Not Available]\n2.5\tx\n\nnan\n-Inf\n",
         )
         .expect("write");
         let table = Table::read(&path).expect("read");
-        assert_eq!(table.rows.len(), 3);
+        assert_eq!(table.rows.len(), 4);
         let (a, b) = (table.column("a"), table.require("B").expect("b"));
         assert_eq!(table.get(&table.rows[0], Some(b)), None);
         assert_eq!(table.get(&table.rows[1], Some(b)), Some("x"));
         assert_eq!(table.number(&table.rows[1], a).expect("number"), Some(2.5));
-        assert_eq!(table.number(&table.rows[2], a).expect("missing"), None);
+        assert!(table.warnings().is_empty());
+        assert_eq!(
+            table.number(&table.rows[2], a).expect("NaN is missing"),
+            None
+        );
         assert_eq!(table.rows[1].line, 5);
+        assert_eq!(
+            table
+                .number(&table.rows[3], a)
+                .expect("non-finite is missing"),
+            None
+        );
+        let warnings = table.warnings();
+        assert!(
+            warnings.len() == 1
+                && warnings[0].contains("2 non-finite")
+                && warnings[0].contains("line 8 (A)"),
+            "{warnings:?}"
+        );
         let err = table.require("C").expect_err("no C").to_string();
         assert!(err.contains("t.tsv") && err.contains("\"C\""), "{err}");
     }
