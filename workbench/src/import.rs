@@ -284,7 +284,8 @@ impl Assembler {
         }
     }
 
-    /// Finishes: moves the course rows (one per case, in case order) into the dataset.
+    /// Finishes: moves the course rows (one per case, in case order) into the dataset;
+    /// rows of patients that never became a case are dropped.
     pub(crate) fn finish(mut self) -> Imported {
         let order: Vec<String> = self
             .imported

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use workbench::import::{self, CbioportalOptions, ClinicalMap, MafOptions};
 use workbench::{Lake, synth};
 
@@ -66,39 +66,37 @@ enum ImportFormat {
         /// `vital_status=OS_STATUS`.
         #[arg(long = "map", value_name = "FIELD=COLUMN")]
         map: Vec<String>,
-        /// OncoTree code of the cases (default: inferred from the file name).
-        #[arg(long)]
-        cancer_type: Option<String>,
-        /// Data-acquiring institution (default: the MAF Center column).
-        #[arg(long)]
-        institution: Option<String>,
-        /// Registration date, YYYY-MM-DD (default: today).
-        #[arg(long)]
-        registered_on: Option<NaiveDate>,
         /// Assay of the samples: WGS, WXS or panel.
         #[arg(long)]
         assay: Option<String>,
-        /// Output directory (must not hold a lake yet).
-        #[arg(long)]
-        out: PathBuf,
+        #[command(flatten)]
+        target: ImportTarget,
     },
     /// A cBioPortal study directory (meta_*.txt and data files).
     Cbioportal {
         /// The study directory.
         dir: PathBuf,
-        /// OncoTree code for samples that name none (default: from type_of_cancer).
-        #[arg(long)]
-        cancer_type: Option<String>,
-        /// Data-acquiring institution (default: the study id).
-        #[arg(long)]
-        institution: Option<String>,
-        /// Registration date, YYYY-MM-DD (default: today).
-        #[arg(long)]
-        registered_on: Option<NaiveDate>,
-        /// Output directory (must not hold a lake yet).
-        #[arg(long)]
-        out: PathBuf,
+        #[command(flatten)]
+        target: ImportTarget,
     },
+}
+
+/// What every import needs besides its source.
+#[derive(Args)]
+struct ImportTarget {
+    /// OncoTree code of the cases (default: from the source: a code per sample, the
+    /// study's type_of_cancer, or a TCGA project in the file name).
+    #[arg(long)]
+    cancer_type: Option<String>,
+    /// Data-acquiring institution (default: the MAF Center column or the study id).
+    #[arg(long)]
+    institution: Option<String>,
+    /// Registration date, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    registered_on: Option<NaiveDate>,
+    /// Output directory (must not hold a lake yet).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -162,11 +160,8 @@ fn run(cli: Cli) -> Result<()> {
                     file,
                     clinical,
                     map,
-                    cancer_type,
-                    institution,
-                    registered_on,
                     assay,
-                    out,
+                    target,
                 } => {
                     let mut columns = ClinicalMap::default();
                     for assignment in &map {
@@ -178,34 +173,28 @@ fn run(cli: Cli) -> Result<()> {
                     let options = MafOptions {
                         clinical,
                         map: columns,
-                        cancer_type,
-                        institution,
-                        registered_on: registered_on.unwrap_or_else(today),
+                        cancer_type: target.cancer_type,
+                        institution: target.institution,
+                        registered_on: target.registered_on.unwrap_or_else(today),
                         assay,
                     };
                     (
                         import::read_maf(&file, &options)
                             .with_context(|| format!("importing MAF {}", file.display()))?,
-                        out,
+                        target.out,
                     )
                 }
-                ImportFormat::Cbioportal {
-                    dir,
-                    cancer_type,
-                    institution,
-                    registered_on,
-                    out,
-                } => {
+                ImportFormat::Cbioportal { dir, target } => {
                     let options = CbioportalOptions {
-                        cancer_type,
-                        institution,
-                        registered_on: registered_on.unwrap_or_else(today),
+                        cancer_type: target.cancer_type,
+                        institution: target.institution,
+                        registered_on: target.registered_on.unwrap_or_else(today),
                     };
                     (
                         import::read_cbioportal(&dir, &options).with_context(|| {
                             format!("importing cBioPortal study {}", dir.display())
                         })?,
-                        out,
+                        target.out,
                     )
                 }
             };

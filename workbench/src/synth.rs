@@ -71,7 +71,7 @@ pub fn generate(config: &Config) -> Dataset {
     dataset
 }
 
-/// What [`write`] produced.
+/// What [`write()`] produced.
 #[derive(Debug, Clone)]
 pub struct Summary {
     /// The lake.

@@ -312,15 +312,8 @@ pub fn read_cbioportal(dir: &Path, options: &CbioportalOptions) -> Result<Import
             study.samples.display()
         ));
     }
-    // Course rows of patients without samples would dangle; the case list is the cohort.
-    let known: HashSet<String> = asm
-        .imported
-        .dataset
-        .cases
-        .iter()
-        .map(|c| c.case_id.clone())
-        .collect();
-    asm.course.retain(|case_id, _| known.contains(case_id));
+    // Course rows of patients without samples are dropped by `finish`, which keeps one
+    // per case: the sample file defines the cohort.
 
     if let Some(path) = &study.mutations {
         let maf = Table::read(path)?;
