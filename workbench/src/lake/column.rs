@@ -7,8 +7,11 @@ use polars::prelude::*;
 pub(crate) trait ColumnType: Sized {
     /// The polars type of the column.
     fn dtype() -> DataType;
-    /// Builds the column from one value per row.
-    fn column(name: &str, values: Vec<Self>) -> Column;
+    /// Builds the column from one value per row, borrowing them: text is copied once,
+    /// into the column, never into intermediate `String`s.
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column
+    where
+        Self: 'a;
 }
 
 fn days(date: NaiveDate) -> i32 {
@@ -23,15 +26,34 @@ macro_rules! plain_column {
             fn dtype() -> DataType {
                 $dtype
             }
-            fn column(name: &str, values: Vec<Self>) -> Column {
-                Column::new(name.into(), values)
+            fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+                Column::new(name.into(), values.copied().collect::<Vec<_>>())
             }
         }
     };
 }
 
-plain_column!(String, DataType::String);
-plain_column!(Option<String>, DataType::String);
+impl ColumnType for String {
+    fn dtype() -> DataType {
+        DataType::String
+    }
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        Column::new(name.into(), values.map(String::as_str).collect::<Vec<_>>())
+    }
+}
+
+impl ColumnType for Option<String> {
+    fn dtype() -> DataType {
+        DataType::String
+    }
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        Column::new(
+            name.into(),
+            values.map(Option::as_deref).collect::<Vec<_>>(),
+        )
+    }
+}
+
 plain_column!(i32, DataType::Int32);
 plain_column!(Option<i32>, DataType::Int32);
 plain_column!(i64, DataType::Int64);
@@ -45,8 +67,8 @@ impl ColumnType for NaiveDate {
     fn dtype() -> DataType {
         DataType::Date
     }
-    fn column(name: &str, values: Vec<Self>) -> Column {
-        let raw: Vec<i32> = values.into_iter().map(days).collect();
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        let raw: Vec<i32> = values.copied().map(days).collect();
         Column::new(name.into(), raw)
             .cast(&DataType::Date)
             .expect("i32 days always cast to Date")
@@ -57,8 +79,8 @@ impl ColumnType for Option<NaiveDate> {
     fn dtype() -> DataType {
         DataType::Date
     }
-    fn column(name: &str, values: Vec<Self>) -> Column {
-        let raw: Vec<Option<i32>> = values.into_iter().map(|d| d.map(days)).collect();
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        let raw: Vec<Option<i32>> = values.map(|d| d.map(days)).collect();
         Column::new(name.into(), raw)
             .cast(&DataType::Date)
             .expect("i32 days always cast to Date")
@@ -90,7 +112,7 @@ macro_rules! record {
                 let columns = vec![
                     $( <$ty as $crate::lake::column::ColumnType>::column(
                         stringify!($field),
-                        rows.iter().map(|row| row.$field.clone()).collect(),
+                        rows.iter().map(|row| &row.$field),
                     ) ),+
                 ];
                 polars::prelude::DataFrame::new(rows.len(), columns)

@@ -179,8 +179,9 @@ fn write_tables(staging: &Path, dataset: &Dataset) -> Result<(), Error> {
             path: path.clone(),
             source,
         })?;
+        // Default statistics (min, max, null count) serve predicate pushdown; the "full"
+        // set adds distinct counts that cost more than the whole write.
         ParquetWriter::new(&file)
-            .with_statistics(StatisticsOptions::full())
             .finish(&mut df)
             .map_err(|source| Error::Parquet {
                 action: "writing",
