@@ -7,8 +7,10 @@
 //! - `synth`: determinism and shape of the synthetic programme.
 //! - `import`: MAF and cBioPortal imports against the shared real files.
 //! - `errors`: bad input refused with clear messages, nothing half-written.
+//! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
 
 mod errors;
 mod import;
+mod kernel;
 mod support;
 mod synth;

@@ -59,10 +59,18 @@ pub(crate) fn workbench_ok(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8 stdout")
 }
 
+/// The project's Python (`$WORKBENCH_PYTHON`, relative to the workspace root, or
+/// `.venv/bin/python`), which `./x test` prepares.
+pub(crate) fn python_path() -> PathBuf {
+    root().join(
+        std::env::var_os("WORKBENCH_PYTHON")
+            .map_or_else(|| ".venv/bin/python".into(), PathBuf::from),
+    )
+}
+
 /// Runs a script from tests/python with the project's Python and parses its JSON output.
 pub(crate) fn python(script: &str, args: &[&Path]) -> serde_json::Value {
-    let python = std::env::var_os("WORKBENCH_PYTHON")
-        .map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
+    let python = python_path();
     assert!(
         Path::new(&python).is_file(),
         "{} is missing: run ./x test, which prepares .venv",

@@ -13,6 +13,8 @@ use clap::{Args, Parser, Subcommand};
 use workbench::import::{self, CbioportalOptions, ClinicalMap, MafOptions};
 use workbench::{Lake, synth};
 
+mod kernelspec;
+
 #[derive(Parser)]
 #[command(
     name = "workbench",
@@ -50,6 +52,24 @@ enum Command {
     Lake {
         #[command(subcommand)]
         action: LakeAction,
+    },
+    /// Manage the Jupyter kernelspec of the workbench kernel.
+    Kernel {
+        #[command(subcommand)]
+        action: KernelAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KernelAction {
+    /// Write the kernelspec (`kernels/workbench/kernel.json`) so Jupyter finds the kernel.
+    Install {
+        /// Install for the current user (~/.local/share/jupyter); the default.
+        #[arg(long, conflicts_with = "prefix")]
+        user: bool,
+        /// Install under PREFIX/share/jupyter (e.g. a virtualenv).
+        #[arg(long)]
+        prefix: Option<PathBuf>,
     },
 }
 
@@ -209,6 +229,36 @@ fn run(cli: Cli) -> Result<()> {
                 d.samples.len(),
                 d.somatic_variants.len(),
                 lake.root().display()
+            );
+            Ok(())
+        }
+        Command::Kernel {
+            action: KernelAction::Install { user: _, prefix },
+        } => {
+            let data_dir = match prefix {
+                Some(prefix) => prefix.join("share/jupyter"),
+                None => match std::env::var_os("XDG_DATA_HOME") {
+                    Some(data) => PathBuf::from(data).join("jupyter"),
+                    None => PathBuf::from(
+                        std::env::var_os("HOME").context("HOME is not set; pass --prefix")?,
+                    )
+                    .join(".local/share/jupyter"),
+                },
+            };
+            let kernel = std::env::current_exe()
+                .context("locating the workbench binary")?
+                .with_file_name("workbench-kernel");
+            anyhow::ensure!(
+                kernel.is_file(),
+                "{} not found; build it with `cargo build --workspace --bins`",
+                kernel.display()
+            );
+            let dir =
+                kernelspec::install(&data_dir, &kernel).context("installing the kernelspec")?;
+            eprintln!(
+                "installed kernelspec {} in {}",
+                kernelspec::NAME,
+                dir.display()
             );
             Ok(())
         }

@@ -8,9 +8,18 @@
 //! The child is our own small binary (`workbench-eval-child`), not the kernel itself,
 //! so that it can confine itself before it runs any user code.
 
+mod completeness;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+pub use completeness::{Completeness, completeness};
 
 /// Outputs of one evaluation, keyed by MIME type (`text/plain`, `text/html`, …).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +34,10 @@ pub enum Error {
     /// The cell did not compile; one entry per rustc diagnostic.
     #[error("{}", .0.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("\n"))]
     Compilation(Vec<Diagnostic>),
-    /// The child process died (panic, abort, out of memory); variables are lost.
+    /// The cell was interrupted before it ran (during compilation); state is kept.
+    #[error("interrupted before the cell ran")]
+    Interrupted,
+    /// The child process died (panic, abort, interrupt, out of memory).
     #[error("the evaluation process ended: {0}")]
     ChildEnded(String),
     /// Starting the evaluation context failed.
@@ -51,32 +63,99 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// What a running cell writes, delivered while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Text on stdout.
+    Stdout(String),
+    /// Text on stderr.
+    Stderr(String),
+}
+
+/// Receives a cell's output as it happens; called from evaluator threads.
+pub type Sink = Arc<dyn Fn(Output) + Send + Sync>;
+
+/// Completions at a cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Completions {
+    /// Candidate texts.
+    pub matches: Vec<String>,
+    /// Byte offset where the replaced text starts.
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+}
+
 /// Something that evaluates cells and keeps their state between calls.
 pub trait Evaluator {
-    /// Evaluates `code` and returns its outputs.
+    /// Evaluates `code`. Output goes to the evaluator's [`Sink`] while it runs and is
+    /// all delivered before this returns. `input` answers the cell's requests for
+    /// input: `(prompt, is_password) → text`.
     ///
     /// # Errors
     ///
     /// Compilation errors, or the end of the child process.
-    fn evaluate(&mut self, code: &str) -> Result<Outputs, Error>;
+    fn evaluate(
+        &mut self,
+        code: &str,
+        input: &dyn Fn(&str, bool) -> String,
+    ) -> Result<Outputs, Error>;
+
+    /// Completions of `code` at byte offset `cursor`.
+    fn complete(&mut self, code: &str, cursor: usize) -> Completions;
+
+    /// Variables defined so far and their types.
+    fn variables(&self) -> Vec<(String, String)>;
+
+    /// A handle that stops the running cell from another thread.
+    fn interrupter(&self) -> Interrupter;
+}
+
+/// Stops a running cell from another thread.
+#[derive(Clone)]
+pub struct Interrupter(Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl Interrupter {
+    /// An interrupter that calls `stop`, which says whether a cell was running.
+    pub fn new(stop: impl Fn() -> bool + Send + Sync + 'static) -> Interrupter {
+        Interrupter(Arc::new(stop))
+    }
+
+    /// Stops the running cell; returns false when no cell was running.
+    pub fn interrupt(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Interrupter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Interrupter")
+    }
 }
 
 /// evcxr behind [`Evaluator`].
 pub struct Evcxr {
     context: evcxr::CommandContext,
-    // Keeps the child's stdout/stderr channels open; the kernel forwards them later.
-    _outputs: evcxr::EvalContextOutputs,
+    // Held while a line is being forwarded, so that `evaluate` can drain what is left
+    // and know that no line is still on its way to the sink.
+    forwarding: Arc<Mutex<()>>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    sink: Sink,
+    // Whether a cell is being compiled or run, and whether it has been interrupted.
+    running: Arc<AtomicBool>,
+    interrupted: Arc<AtomicBool>,
 }
 
 impl Evcxr {
     /// Starts an evaluation context whose user code runs in `child` (a binary that
-    /// calls `evcxr::runtime_hook`).
+    /// calls `evcxr::runtime_hook`); output goes to `sink`.
     ///
     /// # Errors
     ///
     /// [`Error::Start`] when the context cannot be created (no toolchain, the child
     /// binary missing).
-    pub fn start(child: &Path) -> Result<Evcxr, Error> {
+    pub fn start(child: &Path, sink: Sink) -> Result<Evcxr, Error> {
         let (eval_context, outputs) =
             evcxr::EvalContext::with_subprocess_command(Command::new(child)).map_err(|source| {
                 Error::Start {
@@ -87,16 +166,89 @@ impl Evcxr {
         let mut context = evcxr::CommandContext::with_eval_context(eval_context);
         // Cells must never reach the network: dependencies come from the offline set.
         context.execute(":offline 1").map_err(Error::Other)?;
+        let forwarding = Arc::new(Mutex::new(()));
+        for (receiver, stream) in [
+            (
+                outputs.stdout.clone(),
+                Output::Stdout as fn(String) -> Output,
+            ),
+            (outputs.stderr.clone(), Output::Stderr),
+        ] {
+            let (forwarding, sink) = (Arc::clone(&forwarding), Arc::clone(&sink));
+            std::thread::Builder::new()
+                .name("eval-output".into())
+                .spawn(move || forward(&receiver, &forwarding, &sink, stream))
+                .expect("spawning an output thread");
+        }
         Ok(Evcxr {
             context,
-            _outputs: outputs,
+            forwarding,
+            stdout: outputs.stdout,
+            stderr: outputs.stderr,
+            sink,
+            running: Arc::new(AtomicBool::new(false)),
+            interrupted: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    fn drain(&self) {
+        let _guard = self
+            .forwarding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Ok(line) = self.stdout.try_recv() {
+            (self.sink)(Output::Stdout(line + "\n"));
+        }
+        while let Ok(line) = self.stderr.try_recv() {
+            (self.sink)(Output::Stderr(line + "\n"));
+        }
+    }
+}
+
+fn forward(
+    receiver: &Receiver<String>,
+    forwarding: &Mutex<()>,
+    sink: &Sink,
+    stream: fn(String) -> Output,
+) {
+    loop {
+        let guard = forwarding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match receiver.recv_timeout(Duration::from_millis(5)) {
+            Ok(line) => sink(stream(line + "\n")),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        drop(guard);
+        // Let `drain` take the lock between lines.
+        std::thread::yield_now();
     }
 }
 
 impl Evaluator for Evcxr {
-    fn evaluate(&mut self, code: &str) -> Result<Outputs, Error> {
-        match self.context.execute(code) {
+    fn evaluate(
+        &mut self,
+        code: &str,
+        input: &dyn Fn(&str, bool) -> String,
+    ) -> Result<Outputs, Error> {
+        // evcxr does not export its request type; the closure's signature comes from
+        // the `&dyn Fn` field it is coerced into.
+        let mut callbacks = evcxr::EvalCallbacks {
+            input_reader: &|request| input(&request.prompt, request.is_password),
+        };
+        self.interrupted.store(false, Ordering::SeqCst);
+        self.running.store(true, Ordering::SeqCst);
+        let result = self.context.execute_with_callbacks(code, &mut callbacks);
+        self.running.store(false, Ordering::SeqCst);
+        let interrupted = self.interrupted.swap(false, Ordering::SeqCst);
+        self.drain();
+        if interrupted && result.is_ok() {
+            // The interrupt landed while rustc compiled the cell; evcxr then ran it in a
+            // fresh child that was ended in turn.
+            return Err(Error::ChildEnded("interrupted".into()));
+        }
+        match result {
             Ok(outputs) => Ok(Outputs {
                 mime_bundle: outputs.content_by_mime_type.into_iter().collect(),
             }),
@@ -112,5 +264,56 @@ impl Evaluator for Evcxr {
             Err(evcxr::Error::SubprocessTerminated(message)) => Err(Error::ChildEnded(message)),
             Err(other) => Err(Error::Other(other)),
         }
+    }
+
+    fn complete(&mut self, code: &str, cursor: usize) -> Completions {
+        match self.context.completions(code, cursor) {
+            Ok(found) => Completions {
+                matches: found.completions.into_iter().map(|c| c.code).collect(),
+                start: found.start_offset,
+                end: found.end_offset,
+            },
+            // Completion is a convenience: a failure means no suggestions.
+            Err(_) => Completions {
+                matches: Vec::new(),
+                start: cursor,
+                end: cursor,
+            },
+        }
+    }
+
+    fn variables(&self) -> Vec<(String, String)> {
+        self.context
+            .variables_and_types()
+            .map(|(n, t)| (n.to_owned(), t.to_owned()))
+            .collect()
+    }
+
+    fn interrupter(&self) -> Interrupter {
+        let handle = self.context.process_handle();
+        let (running, interrupted) = (Arc::clone(&self.running), Arc::clone(&self.interrupted));
+        Interrupter::new(move || {
+            if !running.load(Ordering::SeqCst) {
+                return false;
+            }
+            if interrupted.swap(true, Ordering::SeqCst) {
+                return true;
+            }
+            // evcxr cannot stop a cell inside its child; ending the child is the only
+            // safe stop. An interrupt during compilation must also stop the child that
+            // evcxr starts to run the compiled cell, so keep ending whichever child holds
+            // the handle until the cell's evaluation returns.
+            let handle = Arc::clone(&handle);
+            let (running, interrupted) = (Arc::clone(&running), Arc::clone(&interrupted));
+            std::thread::spawn(move || {
+                while running.load(Ordering::SeqCst) && interrupted.load(Ordering::SeqCst) {
+                    if let Ok(mut child) = handle.lock() {
+                        let _ = child.kill();
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            });
+            true
+        })
     }
 }

@@ -1,0 +1,608 @@
+//! The kernel thread: shell requests in, replies and broadcasts out, one request at a
+//! time. Owns the evaluator; knows nothing about sockets, so it is tested with a fake
+//! evaluator and plain channels.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+use kernel_eval::{Completeness, Error as EvalError, Evaluator, Interrupter, Output};
+use kernel_protocol::message::{
+    ClearOutput, CommInfoReply, CompleteReply, Content, DisplayData, ErrorContent, ExecuteInput,
+    ExecuteReply, ExecuteRequest, ExecuteResult, HelpLink, HistoryReply, HistoryRequest,
+    InputRequest, InspectReply, IsCompleteReply, KernelInfoReply, LanguageInfo, Message, Status,
+    Stream,
+};
+use serde_json::{Map, Value, json};
+
+use crate::inspect;
+
+/// Where an outgoing message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    Shell,
+    IoPub,
+    Stdin,
+}
+
+/// An outgoing message with the routing identities it answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    pub(crate) channel: Channel,
+    pub(crate) identities: Vec<Vec<u8>>,
+    pub(crate) message: Message,
+}
+
+/// An incoming shell request.
+#[derive(Debug, Clone)]
+pub(crate) struct Inbound {
+    pub(crate) identities: Vec<Vec<u8>>,
+    pub(crate) message: Message,
+}
+
+/// The request being handled, shared with output threads so streams get its parent.
+pub(crate) type Current = Arc<Mutex<Option<Message>>>;
+
+/// Interrupt state shared by the control channel, SIGINT and the kernel thread.
+#[derive(Default)]
+pub(crate) struct Interrupts {
+    /// The evaluator's interrupter, once the evaluator runs.
+    interrupter: Mutex<Option<Interrupter>>,
+    /// Execute requests received and not yet answered.
+    in_flight: AtomicUsize,
+    /// An interrupt arrived while executions were queued but none was running (the
+    /// evaluator still starting): the next one is stopped before it starts.
+    pending: AtomicBool,
+}
+
+impl Interrupts {
+    /// Records that the shell received an execute request.
+    pub(crate) fn queued(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Makes the evaluator's interrupter available.
+    pub(crate) fn set(&self, interrupter: Interrupter) {
+        *self
+            .interrupter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(interrupter);
+    }
+
+    /// Interrupts the running cell, or the next queued one if none runs yet.
+    pub(crate) fn interrupt(&self) {
+        let stopped = self
+            .interrupter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(Interrupter::interrupt);
+        if !stopped && self.in_flight.load(Ordering::SeqCst) > 0 {
+            self.pending.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// One executed cell in the history.
+#[derive(Debug, Clone)]
+struct Entry {
+    line: u32,
+    input: String,
+    output: Option<String>,
+}
+
+/// The session number we report in history (one kernel process, one session).
+const SESSION: i64 = 1;
+
+/// Kernel state owned by the kernel thread.
+pub(crate) struct Dispatcher<E> {
+    evaluator: E,
+    outbound: Sender<Outbound>,
+    input_replies: Receiver<String>,
+    current: Current,
+    interrupts: Arc<Interrupts>,
+    execution_count: u32,
+    history: Vec<Entry>,
+}
+
+/// The reply to `kernel_info_request`, also answered on the control channel.
+pub(crate) fn kernel_info() -> Content {
+    Content::KernelInfoReply(Box::new(KernelInfoReply {
+        status: "ok".into(),
+        protocol_version: kernel_protocol::PROTOCOL_VERSION.into(),
+        implementation: "workbench-kernel".into(),
+        implementation_version: env!("CARGO_PKG_VERSION").into(),
+        language_info: LanguageInfo {
+            name: "rust".into(),
+            version: "1.95".into(),
+            mimetype: "text/rust".into(),
+            file_extension: ".rs".into(),
+            pygments_lexer: "rust".into(),
+            codemirror_mode: "rust".into(),
+        },
+        banner: "Workbench Rust kernel (evcxr) for the cancer whole-genome programme".into(),
+        help_links: vec![HelpLink {
+            text: "Rust standard library".into(),
+            url: "https://doc.rust-lang.org/std/".into(),
+        }],
+        debugger: false,
+    }))
+}
+
+/// A stdout line `WORKBENCH_DISPLAY {"text/html": …}` from a cell is a rich display:
+/// the display protocol between the prelude's display functions and the kernel. One
+/// line of JSON per display, since evcxr forwards the child's stdout line by line.
+pub(crate) const DISPLAY_MARKER: &str = "WORKBENCH_DISPLAY ";
+/// A stdout line `WORKBENCH_CLEAR_OUTPUT` clears the cell's output (`wait` after a space).
+pub(crate) const CLEAR_MARKER: &str = "WORKBENCH_CLEAR_OUTPUT";
+
+/// The iopub content for one piece of a cell's output.
+fn output_content(output: Output) -> Content {
+    match output {
+        Output::Stdout(text) => {
+            let line = text.trim_end_matches('\n');
+            if let Some(json) = line.strip_prefix(DISPLAY_MARKER)
+                && let Ok(Value::Object(data)) = serde_json::from_str::<Value>(json)
+            {
+                return Content::DisplayData(DisplayData {
+                    data,
+                    metadata: Map::new(),
+                    transient: Map::new(),
+                });
+            }
+            if let Some(rest) = line.strip_prefix(CLEAR_MARKER)
+                && (rest.is_empty() || rest == " wait")
+            {
+                return Content::ClearOutput(ClearOutput {
+                    wait: !rest.is_empty(),
+                });
+            }
+            Content::Stream(Stream {
+                name: "stdout".into(),
+                text,
+            })
+        }
+        Output::Stderr(text) => Content::Stream(Stream {
+            name: "stderr".into(),
+            text,
+        }),
+    }
+}
+
+/// A sink that broadcasts a cell's output on iopub under the request being handled.
+pub(crate) fn output_sink(outbound: Sender<Outbound>, current: Current) -> kernel_eval::Sink {
+    Arc::new(move |output: Output| {
+        let parent = current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(parent) = parent {
+            let message = parent.child(output_content(output));
+            let _ = outbound.send(Outbound {
+                channel: Channel::IoPub,
+                identities: Vec::new(),
+                message,
+            });
+        }
+    })
+}
+
+impl<E: Evaluator> Dispatcher<E> {
+    pub(crate) fn new(
+        evaluator: E,
+        outbound: Sender<Outbound>,
+        input_replies: Receiver<String>,
+        current: Current,
+        interrupts: Arc<Interrupts>,
+    ) -> Self {
+        interrupts.set(evaluator.interrupter());
+        Dispatcher {
+            evaluator,
+            outbound,
+            input_replies,
+            current,
+            interrupts,
+            execution_count: 0,
+            history: Vec::new(),
+        }
+    }
+
+    fn answered(&self) {
+        // Saturating: requests handed to the dispatcher directly (tests) were never counted.
+        let _ = self
+            .interrupts
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    fn send(&self, channel: Channel, identities: &[Vec<u8>], message: Message) {
+        // The server side only goes away when the kernel shuts down.
+        let _ = self.outbound.send(Outbound {
+            channel,
+            identities: identities.to_vec(),
+            message,
+        });
+    }
+
+    fn broadcast(&self, parent: &Message, content: Content) {
+        self.send(Channel::IoPub, &[], parent.child(content));
+    }
+
+    fn status(&self, parent: &Message, state: &str) {
+        self.broadcast(
+            parent,
+            Content::Status(Status {
+                execution_state: state.into(),
+            }),
+        );
+    }
+
+    /// Handles requests until the channel closes. `pending` yields queued requests
+    /// without waiting, so that `stop_on_error` can abort what is already queued.
+    pub(crate) fn run(mut self, requests: Receiver<Inbound>) {
+        while let Ok(request) = requests.recv() {
+            let failed = self.handle(&request);
+            if failed && stop_on_error(&request.message) {
+                while let Ok(queued) = requests.try_recv() {
+                    if matches!(queued.message.content, Content::ExecuteRequest(_)) {
+                        self.abort(&queued);
+                    } else {
+                        self.handle(&queued);
+                    }
+                }
+            }
+        }
+    }
+
+    fn abort(&self, request: &Inbound) {
+        self.answered();
+        self.status(&request.message, "busy");
+        let reply = Content::ExecuteReply(ExecuteReply::Aborted {
+            execution_count: self.execution_count,
+        });
+        self.send(
+            Channel::Shell,
+            &request.identities,
+            request.message.child(reply),
+        );
+        self.status(&request.message, "idle");
+    }
+
+    /// Handles one request; returns whether it was an execution that failed.
+    pub(crate) fn handle(&mut self, request: &Inbound) -> bool {
+        let message = &request.message;
+        self.status(message, "busy");
+        let mut failed = false;
+        let reply = match &message.content {
+            Content::KernelInfoRequest => Some(kernel_info()),
+            Content::ExecuteRequest(execute) => {
+                let (reply, error) = self.execute(request, execute);
+                failed = error;
+                Some(reply)
+            }
+            Content::IsCompleteRequest(req) => Some(Content::IsCompleteReply(
+                match kernel_eval::completeness(&req.code) {
+                    Completeness::Complete => IsCompleteReply {
+                        status: "complete".into(),
+                        indent: None,
+                    },
+                    Completeness::Incomplete(indent) => IsCompleteReply {
+                        status: "incomplete".into(),
+                        indent: Some(indent),
+                    },
+                    Completeness::Invalid => IsCompleteReply {
+                        status: "invalid".into(),
+                        indent: None,
+                    },
+                },
+            )),
+            Content::CompleteRequest(req) => {
+                let cursor = byte_offset(&req.code, req.cursor_pos);
+                let found = self.evaluator.complete(&req.code, cursor);
+                Some(Content::CompleteReply(CompleteReply {
+                    status: "ok".into(),
+                    matches: found.matches,
+                    cursor_start: char_offset(&req.code, found.start),
+                    cursor_end: char_offset(&req.code, found.end),
+                    metadata: Map::new(),
+                }))
+            }
+            Content::InspectRequest(req) => {
+                let cursor = byte_offset(&req.code, req.cursor_pos);
+                let found = inspect::inspect(&req.code, cursor, &self.evaluator.variables());
+                Some(Content::InspectReply(InspectReply {
+                    status: "ok".into(),
+                    found: found.is_some(),
+                    data: found
+                        .map(|text| {
+                            Map::from_iter([("text/plain".to_owned(), Value::String(text))])
+                        })
+                        .unwrap_or_default(),
+                    metadata: Map::new(),
+                }))
+            }
+            Content::HistoryRequest(req) => Some(Content::HistoryReply(HistoryReply {
+                status: "ok".into(),
+                history: self.history(req),
+            })),
+            Content::CommInfoRequest(_) => Some(Content::CommInfoReply(CommInfoReply {
+                status: "ok".into(),
+                comms: Map::new(),
+            })),
+            // Comms are not supported: answer comm_open with comm_close so front ends
+            // do not wait for a widget that will never come.
+            Content::Unknown { msg_type, content } if msg_type == "comm_open" => {
+                let id = content.get("comm_id").cloned().unwrap_or(Value::Null);
+                self.send(
+                    Channel::IoPub,
+                    &[],
+                    message.child(Content::Unknown {
+                        msg_type: "comm_close".into(),
+                        content: json!({"comm_id": id, "data": {}}),
+                    }),
+                );
+                None
+            }
+            _ => None,
+        };
+        if let Some(reply) = reply {
+            self.send(Channel::Shell, &request.identities, message.child(reply));
+        }
+        self.status(message, "idle");
+        failed
+    }
+
+    fn execute(&mut self, request: &Inbound, execute: &ExecuteRequest) -> (Content, bool) {
+        let message = &request.message;
+        let counted = !execute.silent && execute.store_history;
+        if counted {
+            self.execution_count += 1;
+        }
+        let count = self.execution_count;
+        if !execute.silent {
+            self.broadcast(
+                message,
+                Content::ExecuteInput(ExecuteInput {
+                    code: execute.code.clone(),
+                    execution_count: count,
+                }),
+            );
+        }
+        *self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            (!execute.silent).then(|| message.clone());
+        let (outbound, replies) = (&self.outbound, &self.input_replies);
+        let input = |prompt: &str, password: bool| -> String {
+            if !execute.allow_stdin {
+                return String::new();
+            }
+            let ask = message.child(Content::InputRequest(InputRequest {
+                prompt: prompt.into(),
+                password,
+            }));
+            let _ = outbound.send(Outbound {
+                channel: Channel::Stdin,
+                identities: request.identities.clone(),
+                message: ask,
+            });
+            // The stdin task forwards the front end's input_reply here.
+            replies.recv().unwrap_or_default()
+        };
+        // An interrupt that came while this cell waited (the evaluator still starting)
+        // stops it before it runs.
+        let result = if self.interrupts.pending.swap(false, Ordering::SeqCst) {
+            Err(EvalError::Interrupted)
+        } else {
+            self.evaluator.evaluate(&execute.code, &input)
+        };
+        self.answered();
+        *self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        let (reply, output, failed) = match result {
+            // `:help` goes to the front end's pager, as IPython's `?` does.
+            Ok(outputs) if execute.code.trim() == ":help" => {
+                let text = outputs
+                    .mime_bundle
+                    .get("text/plain")
+                    .cloned()
+                    .unwrap_or_default();
+                let page = json!({"source": "page", "data": {"text/plain": text}, "start": 0});
+                let reply = ExecuteReply::Ok {
+                    execution_count: count,
+                    user_expressions: Map::new(),
+                    payload: vec![page],
+                };
+                (reply, None, false)
+            }
+            Ok(outputs) => {
+                let text = outputs.mime_bundle.get("text/plain").cloned();
+                if !execute.silent && !outputs.mime_bundle.is_empty() {
+                    let data = outputs
+                        .mime_bundle
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect();
+                    self.broadcast(
+                        message,
+                        Content::ExecuteResult(ExecuteResult {
+                            execution_count: count,
+                            data,
+                            metadata: Map::new(),
+                        }),
+                    );
+                }
+                let reply = ExecuteReply::Ok {
+                    execution_count: count,
+                    user_expressions: Map::new(),
+                    payload: Vec::new(),
+                };
+                (reply, text, false)
+            }
+            Err(error) => {
+                let content = error_content(&error);
+                if !execute.silent {
+                    self.broadcast(message, Content::Error(content.clone()));
+                }
+                let ErrorContent {
+                    ename,
+                    evalue,
+                    traceback,
+                } = content;
+                (
+                    ExecuteReply::Error {
+                        execution_count: count,
+                        ename,
+                        evalue,
+                        traceback,
+                    },
+                    None,
+                    true,
+                )
+            }
+        };
+        if counted {
+            self.history.push(Entry {
+                line: count,
+                input: execute.code.clone(),
+                output,
+            });
+        }
+        (Content::ExecuteReply(reply), failed)
+    }
+
+    fn history(&self, req: &HistoryRequest) -> Vec<Value> {
+        let row = |e: &Entry| {
+            if req.output {
+                json!([
+                    SESSION,
+                    e.line,
+                    [e.input, e.output.clone().unwrap_or_default()]
+                ])
+            } else {
+                json!([SESSION, e.line, e.input])
+            }
+        };
+        let tail = |entries: Vec<&Entry>, n: Option<usize>| -> Vec<Value> {
+            let n = n.unwrap_or(entries.len()).min(entries.len());
+            entries[entries.len() - n..]
+                .iter()
+                .map(|e| row(e))
+                .collect()
+        };
+        match req.hist_access_type.as_str() {
+            "tail" => tail(self.history.iter().collect(), req.n),
+            "range" => {
+                // Only our session exists; negative or missing bounds mean "from the start / to the end".
+                if req.session.is_some_and(|s| s != SESSION && s != 0) {
+                    return Vec::new();
+                }
+                let start = req.start.unwrap_or(0).max(0);
+                let stop = req.stop.filter(|s| *s > 0).unwrap_or(i64::MAX);
+                self.history
+                    .iter()
+                    .filter(|e| (start..stop).contains(&i64::from(e.line)))
+                    .map(row)
+                    .collect()
+            }
+            "search" => {
+                let pattern = req.pattern.as_deref().unwrap_or("*");
+                let mut found: Vec<&Entry> = self
+                    .history
+                    .iter()
+                    .filter(|e| glob(pattern, &e.input))
+                    .collect();
+                if req.unique {
+                    let mut seen = std::collections::HashSet::new();
+                    // Keep the latest of each input, in order.
+                    found.reverse();
+                    found.retain(|e| seen.insert(e.input.clone()));
+                    found.reverse();
+                }
+                tail(found, req.n)
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn stop_on_error(message: &Message) -> bool {
+    matches!(&message.content, Content::ExecuteRequest(r) if r.stop_on_error)
+}
+
+/// The iopub `error` for an evaluation failure: rustc's code as the name, the first
+/// message line as the value, every diagnostic as the traceback.
+pub(crate) fn error_content(error: &EvalError) -> ErrorContent {
+    match error {
+        EvalError::Compilation(diagnostics) => {
+            let first = diagnostics.first();
+            ErrorContent {
+                ename: first.and_then(|d| d.code.clone()).map_or_else(
+                    || "CompilationError".into(),
+                    |code| format!("error[{code}]"),
+                ),
+                evalue: first
+                    .and_then(|d| d.message.lines().next())
+                    .unwrap_or("compilation failed")
+                    .to_owned(),
+                traceback: diagnostics.iter().map(|d| d.message.clone()).collect(),
+            }
+        }
+        EvalError::Interrupted => ErrorContent {
+            ename: "Interrupted".into(),
+            evalue: "the cell was interrupted before it ran; variables are kept".into(),
+            traceback: vec!["Interrupted".into()],
+        },
+        EvalError::ChildEnded(why) => ErrorContent {
+            ename: "EvaluationProcessEnded".into(),
+            evalue: format!("the evaluation process ended ({why}); variables were lost"),
+            traceback: vec![why.clone()],
+        },
+        other => ErrorContent {
+            ename: "Error".into(),
+            evalue: other.to_string(),
+            traceback: vec![other.to_string()],
+        },
+    }
+}
+
+/// `*` and `?` glob matching over whole strings, as IPython's history search does.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Byte offset of code point `cursor` (Jupyter counts code points; Rust slices bytes).
+fn byte_offset(code: &str, cursor: usize) -> usize {
+    code.char_indices()
+        .nth(cursor)
+        .map_or(code.len(), |(i, _)| i)
+}
+
+/// Code point offset of byte offset `byte`.
+fn char_offset(code: &str, byte: usize) -> usize {
+    code[..byte.min(code.len())].chars().count()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+"""Behaviour of the workbench kernel through jupyter_client, beyond conformance:
+signatures, interrupt, restart, stdin, completion, inspection, and no leaks."""
+
+import os
+import time
+import unittest
+from queue import Empty
+
+from jupyter_client.manager import start_new_kernel
+from jupyter_client.session import Session
+
+TIMEOUT = 60
+
+
+def children(pid):
+    """Process ids whose parent is `pid` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    out.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return out
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class KernelClientChecks(unittest.TestCase):
+    def setUp(self):
+        self.km, self.kc = start_new_kernel(kernel_name="workbench", startup_timeout=TIMEOUT)
+
+    def tearDown(self):
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+    def run_cell(self, code, timeout=TIMEOUT, **kwargs):
+        return self.kc.execute_interactive(code, timeout=timeout, **kwargs)
+
+    def reply_to(self, msg_id, timeout=TIMEOUT):
+        """The shell reply to `msg_id`, skipping replies to earlier requests (the
+        kernel_info requests jupyter_client repeats while a kernel starts)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
+
+    def test_bad_signature_is_dropped_and_logged_not_executed(self):
+        forged = Session(key=b"not-the-key", session=self.kc.session.session)
+        msg = forged.msg("execute_request", {"code": 'println!("forged");', "silent": False})
+        forged.send(self.kc.shell_channel.socket, msg)
+        with self.assertRaises(Empty):
+            self.reply_to(msg["header"]["msg_id"], timeout=3)
+        outputs = []
+        reply = self.run_cell('println!("genuine");', output_hook=outputs.append)
+        self.assertEqual(reply["content"]["status"], "ok")
+        # The forged cell never ran: only the genuine one printed, and it is cell 1.
+        texts = [m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream"]
+        self.assertEqual(texts, ["genuine\n"])
+        self.assertEqual(reply["content"]["execution_count"], 1)
+
+    def test_interrupt_stops_a_long_cell_within_two_seconds(self):
+        msg_id = self.kc.execute("loop { std::thread::sleep(std::time::Duration::from_millis(10)); }")
+        time.sleep(3)
+        started = time.monotonic()
+        self.km.interrupt_kernel()
+        reply = self.reply_to(msg_id)
+        self.assertLess(time.monotonic() - started, 2.0)
+        self.assertEqual(reply["content"]["status"], "error")
+        after = self.run_cell("2 + 2")
+        self.assertEqual(after["content"]["status"], "ok")
+
+    def test_restart_keeps_the_kernel_usable(self):
+        self.run_cell("let kept = 1;")
+        self.km.restart_kernel(now=False)
+        self.kc.wait_for_ready(timeout=TIMEOUT)
+        reply = self.run_cell("3 * 3")
+        self.assertEqual(reply["content"]["status"], "ok")
+
+    def test_stdin_input_request(self):
+        code = (
+            '{ println!("EVCXR_INPUT_REQUEST:your name? "); let mut l = String::new(); '
+            'std::io::stdin().read_line(&mut l).expect("line"); l.trim().to_owned() }'
+        )
+        prompts = []
+        results = []
+
+        def answer(prompt, password=False):
+            prompts.append(prompt)
+            return "Ada"
+
+        def output(msg):
+            if msg["msg_type"] == "execute_result":
+                results.append(msg["content"]["data"]["text/plain"])
+
+        self.kc.allow_stdin = True
+        reply = self.run_cell(code, stdin_hook=lambda msg: self.kc.input(answer(msg["content"]["prompt"])), output_hook=output)
+        self.assertEqual(reply["content"]["status"], "ok")
+        self.assertEqual(prompts, ["your name? "])
+        self.assertEqual(results, ['"Ada"'])
+
+    def test_completion_and_inspection_know_the_session(self):
+        self.run_cell("let cohort_size: usize = 12;")
+        code = "cohort_si"
+        msg_id = self.kc.complete(code, len(code))
+        reply = self.reply_to(msg_id)
+        self.assertIn("cohort_size", reply["content"]["matches"])
+        reply = self.reply_to(self.kc.inspect("cohort_size", 3))
+        self.assertTrue(reply["content"]["found"])
+        self.assertIn("usize", reply["content"]["data"]["text/plain"])
+
+    def test_hundred_executions_without_leaking_processes_or_memory(self):
+        pid = self.km.provisioner.process.pid
+        self.run_cell("let mut n = 0u64;")
+        for _ in range(10):
+            self.run_cell("n += 1;")
+        before_children = len(children(pid))
+        before_rss = rss_kib(pid)
+        for _ in range(100):
+            reply = self.run_cell("n += 1; n")
+            self.assertEqual(reply["content"]["status"], "ok")
+        final = self.run_cell("n")
+        self.assertEqual(final["content"]["status"], "ok")
+        self.assertEqual(len(children(pid)), before_children)
+        growth = rss_kib(pid) - before_rss
+        self.assertLess(growth, 64 * 1024, f"kernel RSS grew by {growth} KiB over 100 cells")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
