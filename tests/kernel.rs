@@ -12,9 +12,8 @@ fn skip() -> bool {
     std::env::var_os("WORKBENCH_SKIP_SLOW").is_some() && std::env::var_os("CI").is_none()
 }
 
-/// Runs a unittest module from tests/python against a freshly installed kernelspec and
-/// returns its combined output; fails on any failure or skipped test.
-fn run_suite(module: &str) -> String {
+/// A temporary JUPYTER_PATH holding the workbench kernelspec.
+fn kernelspec() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     workbench_ok(&[
         "kernel",
@@ -22,6 +21,13 @@ fn run_suite(module: &str) -> String {
         "--prefix",
         dir.path().to_str().expect("utf-8"),
     ]);
+    dir
+}
+
+/// Runs a unittest module from tests/python against a freshly installed kernelspec and
+/// returns its combined output; fails on any failure or skipped test.
+fn run_suite(module: &str) -> String {
+    let dir = kernelspec();
     let output = Command::new(python_path())
         .args(["-m", "unittest", "-v", module])
         .current_dir(root().join("tests/python"))
@@ -73,4 +79,52 @@ fn jupyter_client_behaviour() {
         return;
     }
     run_suite("kernel_client_checks");
+}
+
+#[test]
+fn every_notebook_runs_on_the_kernel() {
+    if skip() {
+        return;
+    }
+    let dir = kernelspec();
+    let notebooks: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("notebooks"))
+        .expect("notebooks/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
+        .collect();
+    assert!(!notebooks.is_empty());
+    let output = Command::new(python_path())
+        .arg(root().join("tests/python/run_notebooks.py"))
+        .args(&notebooks)
+        .env("JUPYTER_PATH", dir.path().join("share/jupyter"))
+        .env("JUPYTER_RUNTIME_DIR", dir.path().join("runtime"))
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let tour = &report[root()
+        .join("notebooks/00-kernel-tour.ipynb")
+        .to_str()
+        .expect("utf-8")];
+    // Value, streamed prints, an HTML display, and the final value.
+    assert_eq!(
+        tour[0],
+        serde_json::json!(["execute_result/text/plain"]),
+        "{report}"
+    );
+    assert_eq!(tour[1], serde_json::json!(["stream"]), "{report}");
+    assert_eq!(
+        tour[2],
+        serde_json::json!(["display_data/text/html+text/plain"]),
+        "{report}"
+    );
+    assert_eq!(
+        tour[3],
+        serde_json::json!(["execute_result/text/plain"]),
+        "{report}"
+    );
 }

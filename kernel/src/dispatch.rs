@@ -420,7 +420,10 @@ impl<E: Evaluator> Dispatcher<E> {
             }
             Ok(outputs) => {
                 let text = outputs.mime_bundle.get("text/plain").cloned();
-                if !execute.silent && !outputs.mime_bundle.is_empty() {
+                // A unit value (a cell ending in a `for` loop or a block) carries no
+                // information; like Python's None it is not shown.
+                let unit = outputs.mime_bundle.len() == 1 && text.as_deref() == Some("()");
+                if !execute.silent && !outputs.mime_bundle.is_empty() && !unit {
                     let data = outputs
                         .mime_bundle
                         .into_iter()

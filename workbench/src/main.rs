@@ -14,6 +14,7 @@ use workbench::import::{self, CbioportalOptions, ClinicalMap, MafOptions};
 use workbench::{Lake, synth};
 
 mod kernelspec;
+mod up;
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +53,15 @@ enum Command {
     Lake {
         #[command(subcommand)]
         action: LakeAction,
+    },
+    /// Prepare a local synthetic enclave and open JupyterLab with the workbench kernel.
+    Up {
+        /// Port for JupyterLab on 127.0.0.1.
+        #[arg(long, default_value_t = 8888)]
+        port: u16,
+        /// Cases in the synthetic demo enclave (made once).
+        #[arg(long, default_value_t = 10_000)]
+        cases: usize,
     },
     /// Manage the Jupyter kernelspec of the workbench kernel.
     Kernel {
@@ -231,6 +241,17 @@ fn run(cli: Cli) -> Result<()> {
                 lake.root().display()
             );
             Ok(())
+        }
+        Command::Up { port, cases } => {
+            let cwd = std::env::current_dir().context("reading the current directory")?;
+            let root = up::find_root(&cwd)
+                .or_else(|| {
+                    std::env::current_exe()
+                        .ok()
+                        .and_then(|exe| up::find_root(&exe))
+                })
+                .context("run `workbench up` inside the workbench checkout")?;
+            up::up(&up::Layout { root }, port, cases)
         }
         Command::Kernel {
             action: KernelAction::Install { user: _, prefix },

@@ -457,6 +457,25 @@ fn an_interrupt_while_a_cell_waits_stops_that_cell_only() {
 }
 
 #[test]
+fn unit_values_are_not_shown() {
+    let mut h = harness();
+    let out = h.run(&execute("()"));
+    assert!(
+        !out.iter()
+            .any(|o| o.message.header.msg_type == "execute_result")
+    );
+    assert_eq!(
+        out.iter()
+            .find(|o| o.channel == Channel::Shell)
+            .expect("reply")
+            .message
+            .content
+            .to_json()["status"],
+        "ok"
+    );
+}
+
+#[test]
 fn glob_patterns() {
     assert!(glob("1*", "1 + 1") && glob("*x*", "let x") && glob("a?c", "abc") && glob("*", ""));
     assert!(!glob("1*", "21") && !glob("a?c", "ac"));

@@ -1,0 +1,123 @@
+//! `workbench up`: prepare a local enclave and open JupyterLab with the workbench kernel.
+//!
+//! Steps, each reported as it runs: a Python virtualenv with JupyterLab (from PyPI, pinned
+//! in `tools/requirements-up.txt`), the kernelspec inside it, a synthetic demo enclave, then
+//! JupyterLab on 127.0.0.1 over `notebooks/`. Steps already done are skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::kernelspec;
+use workbench::synth;
+
+/// Where `up` keeps its state, relative to the workspace root.
+pub(crate) struct Layout {
+    pub(crate) root: PathBuf,
+}
+
+impl Layout {
+    fn venv(&self) -> PathBuf {
+        self.root.join(".work/jupyter-venv")
+    }
+    fn enclave(&self) -> PathBuf {
+        self.root.join(".work/enclave")
+    }
+    fn requirements(&self) -> PathBuf {
+        self.root.join("tools/requirements-up.txt")
+    }
+}
+
+fn step(n: usize, total: usize, what: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("[{n}/{total}] {what}");
+    }
+}
+
+fn run(command: &mut Command, what: &str) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Prepares everything and runs JupyterLab until it is stopped.
+pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
+    let total = 4;
+    let started = Instant::now();
+    let venv = layout.venv();
+    let python = venv.join("bin/python");
+    let stamp = venv.join(".requirements");
+    let requirements = std::fs::read_to_string(layout.requirements())
+        .context("reading tools/requirements-up.txt")?;
+    step(
+        1,
+        total,
+        "Python environment with JupyterLab (.work/jupyter-venv)",
+    );
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(requirements.as_str()) {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )?;
+        run(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
+                .arg(layout.requirements()),
+            "pip install (PyPI)",
+        )?;
+        std::fs::write(&stamp, &requirements).context("recording the installed requirements")?;
+    }
+    step(2, total, "kernelspec `workbench` in the environment");
+    let kernel = std::env::current_exe()?.with_file_name("workbench-kernel");
+    if !kernel.is_file() {
+        bail!(
+            "{} not found; build it with `cargo build --workspace --bins`",
+            kernel.display()
+        );
+    }
+    kernelspec::install(&venv.join("share/jupyter"), &kernel)
+        .context("installing the kernelspec")?;
+    step(
+        3,
+        total,
+        &format!("synthetic demo enclave ({cases} cases, .work/enclave)"),
+    );
+    if !layout.enclave().join("lake").exists() {
+        synth::write(&synth::Config::new(cases, 1), &layout.enclave())
+            .context("writing the demo enclave")?;
+    }
+    step(
+        4,
+        total,
+        &format!(
+            "JupyterLab on http://127.0.0.1:{port}/ (ready after {:.1} s; Ctrl-C stops it)",
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    let jupyter = venv.join("bin/jupyter");
+    let notebooks = layout.root.join("notebooks");
+    run(
+        Command::new(jupyter)
+            .args(["lab", "--no-browser", "--ServerApp.ip=127.0.0.1"])
+            .arg(format!("--ServerApp.port={port}"))
+            .arg(format!("--ServerApp.root_dir={}", notebooks.display()))
+            .env("JUPYTER_PATH", venv.join("share/jupyter"))
+            .env("WORKBENCH_LAKE", layout.enclave().join("lake")),
+        "jupyter lab",
+    )
+}
+
+/// The workspace root: the nearest ancestor of `start` with `notebooks/` and `Cargo.toml`.
+pub(crate) fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join("notebooks").is_dir() && d.join("Cargo.toml").is_file())
+        .map(Path::to_owned)
+}
