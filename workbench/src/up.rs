@@ -103,15 +103,31 @@ pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
     );
     let jupyter = venv.join("bin/jupyter");
     let notebooks = layout.root.join("notebooks");
+    let mut lab = Command::new(jupyter);
+    lab.arg("lab");
+    // Jupyter refuses to run as root unless told; containers and CI machines often are root.
+    if is_root() {
+        lab.arg("--allow-root");
+    }
     run(
-        Command::new(jupyter)
-            .args(["lab", "--no-browser", "--ServerApp.ip=127.0.0.1"])
+        lab.args(["--no-browser", "--ServerApp.ip=127.0.0.1"])
             .arg(format!("--ServerApp.port={port}"))
             .arg(format!("--ServerApp.root_dir={}", notebooks.display()))
             .env("JUPYTER_PATH", venv.join("share/jupyter"))
             .env("WORKBENCH_LAKE", layout.enclave().join("lake")),
         "jupyter lab",
     )
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
 }
 
 /// The workspace root: the nearest ancestor of `start` with `notebooks/` and `Cargo.toml`.
