@@ -38,6 +38,20 @@ fn frames(message: ZmqMessage) -> Vec<Bytes> {
     message.into_vec()
 }
 
+/// Signs and sends `message` to `identities`; a failed send is logged, since the peer
+/// that should get it is gone and nobody else can be told.
+async fn send_to<S: SocketSend>(
+    socket: &mut S,
+    identities: &[Vec<u8>],
+    message: &Message,
+    key: &Key,
+    name: &str,
+) {
+    if let Err(err) = socket.send(to_zmq(encode(identities, message, key))).await {
+        log!("{name} send failed: {err}");
+    }
+}
+
 /// Runs the kernel until a shutdown request.
 pub(crate) fn serve(info: Info, child: PathBuf) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -163,9 +177,7 @@ async fn heartbeat_task(mut socket: RepSocket) {
 
 async fn iopub_task(mut socket: PubSocket, mut outgoing: UnboundedReceiver<Outbound>, key: Key) {
     while let Some(out) = outgoing.recv().await {
-        if let Err(err) = socket.send(to_zmq(encode(&[], &out.message, &key))).await {
-            log!("iopub send failed: {err}");
-        }
+        send_to(&mut socket, &[], &out.message, &key, "iopub").await;
     }
 }
 
@@ -192,9 +204,7 @@ async fn shell_task(
                         };
                         let _ = iopub.send(status("busy"));
                         let reply = r.message.child(dispatch::kernel_info());
-                        if let Err(err) = socket.send(to_zmq(encode(&r.identities, &reply, &key))).await {
-                            log!("shell send failed: {err}");
-                        }
+                        send_to(&mut socket, &r.identities, &reply, &key, "shell").await;
                         let _ = iopub.send(status("idle"));
                     }
                     Ok(r) => {
@@ -208,11 +218,7 @@ async fn shell_task(
                     Err(err) => log!("shell: dropped a message: {err}"),
                 }
             }
-            Some(out) = outgoing.recv() => {
-                if let Err(err) = socket.send(to_zmq(encode(&out.identities, &out.message, &key))).await {
-                    log!("shell send failed: {err}");
-                }
-            }
+            Some(out) = outgoing.recv() => send_to(&mut socket, &out.identities, &out.message, &key, "shell").await,
         }
     }
 }
@@ -236,11 +242,7 @@ async fn stdin_task(
                     Err(err) => log!("stdin: dropped a message: {err}"),
                 }
             }
-            Some(out) = outgoing.recv() => {
-                if let Err(err) = socket.send(to_zmq(encode(&out.identities, &out.message, &key))).await {
-                    log!("stdin send failed: {err}");
-                }
-            }
+            Some(out) = outgoing.recv() => send_to(&mut socket, &out.identities, &out.message, &key, "stdin").await,
         }
     }
 }
