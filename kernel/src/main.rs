@@ -50,5 +50,11 @@ fn run() -> Result<()> {
             .context("locating the kernel binary")?
             .with_file_name("workbench-eval-child"),
     };
-    server::serve(info, child)
+    // The session workspace is the only place user code may write: the directory named
+    // by WORKBENCH_WORKSPACE, else the directory Jupyter started us in (the notebook's).
+    let workspace = match std::env::var_os(kernel_eval::confine::WORKSPACE_VAR) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    server::serve(info, child, workspace)
 }

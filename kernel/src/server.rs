@@ -53,12 +53,12 @@ async fn send_to<S: SocketSend>(
 }
 
 /// Runs the kernel until a shutdown request.
-pub(crate) fn serve(info: Info, child: PathBuf) -> Result<()> {
+pub(crate) fn serve(info: Info, child: PathBuf, workspace: PathBuf) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(info, child))
+    runtime.block_on(run(info, child, workspace))
 }
 
 async fn bind<S: Socket>(socket: &mut S, info: &Info, port: u16, name: &str) -> Result<()> {
@@ -70,7 +70,7 @@ async fn bind<S: Socket>(socket: &mut S, info: &Info, port: u16, name: &str) -> 
     Ok(())
 }
 
-async fn run(info: Info, child: PathBuf) -> Result<()> {
+async fn run(info: Info, child: PathBuf, workspace: PathBuf) -> Result<()> {
     let key = Key::new(&info.key, &info.signature_scheme)?;
     let mut shell = RouterSocket::new();
     let mut control = RouterSocket::new();
@@ -103,7 +103,7 @@ async fn run(info: Info, child: PathBuf) -> Result<()> {
             .name("kernel".into())
             .spawn(move || {
                 let sink = dispatch::output_sink(outbound_tx.clone(), Arc::clone(&current));
-                match Evcxr::start(&child, sink) {
+                match Evcxr::start(&child, &workspace, sink) {
                     Ok(evaluator) => {
                         Dispatcher::new(evaluator, outbound_tx, answers_rx, current, interrupts)
                             .run(requests_rx);

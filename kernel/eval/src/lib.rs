@@ -9,6 +9,7 @@
 //! so that it can confine itself before it runs any user code.
 
 mod completeness;
+pub mod confine;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -155,13 +156,16 @@ impl Evcxr {
     ///
     /// [`Error::Start`] when the context cannot be created (no toolchain, the child
     /// binary missing).
-    pub fn start(child: &Path, sink: Sink) -> Result<Evcxr, Error> {
-        let (eval_context, outputs) =
-            evcxr::EvalContext::with_subprocess_command(Command::new(child)).map_err(|source| {
-                Error::Start {
-                    child: child.to_owned(),
-                    source,
-                }
+    pub fn start(child: &Path, workspace: &Path, sink: Sink) -> Result<Evcxr, Error> {
+        // The child confines itself to `workspace` before it runs any cell.
+        let mut command = Command::new(child);
+        command
+            .env(confine::WORKSPACE_VAR, workspace)
+            .current_dir(workspace);
+        let (eval_context, outputs) = evcxr::EvalContext::with_subprocess_command(command)
+            .map_err(|source| Error::Start {
+                child: child.to_owned(),
+                source,
             })?;
         let mut context = evcxr::CommandContext::with_eval_context(eval_context);
         // Cells must never reach the network: dependencies come from the offline set.

@@ -12,13 +12,22 @@ fn no_input(_: &str, _: bool) -> String {
 }
 
 fn start() -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
+    let workspace = std::env::temp_dir().join(format!("wb-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&workspace).expect("workspace");
+    start_in(&workspace)
+}
+
+fn start_in(workspace: &std::path::Path) -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = {
         let seen = Arc::clone(&seen);
         Arc::new(move |output| seen.lock().expect("lock").push(output))
     };
     let child = std::path::Path::new(env!("CARGO_BIN_EXE_workbench-eval-child"));
-    (Evcxr::start(child, sink).expect("evcxr starts"), seen)
+    (
+        Evcxr::start(child, workspace, sink).expect("evcxr starts"),
+        seen,
+    )
 }
 
 fn text(outputs: &kernel_eval::Outputs) -> Option<&str> {
@@ -106,4 +115,84 @@ fn completion_and_interrupt() {
         text(&eval.evaluate("2 * 3", &no_input).expect("ok")),
         Some("6")
     );
+}
+
+/// Runs `code` (a block evaluating to `bool`) and returns its value.
+fn check(eval: &mut Evcxr, code: &str) -> bool {
+    let outputs = eval.evaluate(code, &no_input).expect("cell runs");
+    match text(&outputs) {
+        Some("true") => true,
+        Some("false") => false,
+        other => panic!("{code} gave {other:?}"),
+    }
+}
+
+#[test]
+fn cells_cannot_write_outside_the_workspace_or_use_tcp() {
+    let workspace = tempfile_dir("confined");
+    let (mut eval, _) = start_in(&workspace);
+    let outside = std::env::temp_dir().join(format!("wb-outside-{}", std::process::id()));
+    let _ = std::fs::remove_file(&outside);
+    // Writing inside the workspace works; anywhere else is denied, also to a shell.
+    let inside = workspace.join("result.txt");
+    assert!(check(
+        &mut eval,
+        &format!("std::fs::write({inside:?}, \"ok\").is_ok()")
+    ));
+    assert_eq!(std::fs::read_to_string(&inside).expect("written"), "ok");
+    assert!(check(
+        &mut eval,
+        &format!("std::fs::write({outside:?}, \"x\").is_err()")
+    ));
+    assert!(check(
+        &mut eval,
+        "std::fs::write(\"/tmp/x\", \"x\").is_err()"
+    ));
+    let shell = format!(
+        "std::process::Command::new(\"sh\").arg(\"-c\").arg(\"echo x > {}\").status().map(|s| !s.success()).unwrap_or(true)",
+        outside.display()
+    );
+    assert!(check(&mut eval, &shell));
+    assert!(
+        !outside.exists(),
+        "a confined cell wrote {}",
+        outside.display()
+    );
+    // TCP: a listener of ours on 127.0.0.1 is unreachable from a cell.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    assert!(check(
+        &mut eval,
+        &format!("std::net::TcpStream::connect((\"127.0.0.1\", {port})).is_err()")
+    ));
+    assert!(check(
+        &mut eval,
+        "std::net::TcpListener::bind(\"127.0.0.1:0\").is_err()"
+    ));
+    // Reading system files still works (libraries, compiled cells need it).
+    assert!(check(
+        &mut eval,
+        "std::fs::read_to_string(\"/etc/hostname\").is_ok() || std::fs::metadata(\"/etc\").is_ok()"
+    ));
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wb-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+#[test]
+fn missing_workspace_refuses_to_start() {
+    // As evcxr's runtime, the child exits with status 3 before running anything when it
+    // cannot confine itself.
+    let child = std::path::Path::new(env!("CARGO_BIN_EXE_workbench-eval-child"));
+    let missing = std::env::temp_dir().join("wb-no-such-workspace-dir");
+    let output = std::process::Command::new(child)
+        .env("EVCXR_IS_RUNTIME", "1")
+        .env("WORKBENCH_WORKSPACE", &missing)
+        .output()
+        .expect("child runs");
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot confine user code"));
 }
