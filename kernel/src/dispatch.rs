@@ -554,6 +554,11 @@ pub(crate) fn error_content(error: &EvalError) -> ErrorContent {
                 traceback: diagnostics.iter().map(|d| d.message.clone()).collect(),
             }
         }
+        EvalError::Refused(why) => ErrorContent {
+            ename: "RefusedCommand".into(),
+            evalue: why.clone(),
+            traceback: vec![why.clone()],
+        },
         EvalError::Interrupted => ErrorContent {
             ename: "Interrupted".into(),
             evalue: "the cell was interrupted before it ran; variables are kept".into(),

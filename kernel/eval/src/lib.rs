@@ -8,6 +8,7 @@
 //! The child is our own small binary (`workbench-eval-child`), not the kernel itself,
 //! so that it can confine itself before it runs any user code.
 
+mod commands;
 mod completeness;
 pub mod confine;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+pub use commands::refusal;
 pub use completeness::{Completeness, completeness};
 
 /// Outputs of one evaluation, keyed by MIME type (`text/plain`, `text/html`, …).
@@ -35,6 +37,10 @@ pub enum Error {
     /// The cell did not compile; one entry per rustc diagnostic.
     #[error("{}", .0.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("\n"))]
     Compilation(Vec<Diagnostic>),
+    /// The cell uses an evcxr command the enclave refuses (shell, build changes, `:dep`
+    /// from outside the offline set); nothing of it ran.
+    #[error("{0}")]
+    Refused(String),
     /// The cell was interrupted before it ran (during compilation); state is kept.
     #[error("interrupted before the cell ran")]
     Interrupted,
@@ -203,11 +209,17 @@ impl Evcxr {
         while let Ok(line) = self.stdout.try_recv() {
             (self.sink)(Output::Stdout(line + "\n"));
         }
-        while let Ok(line) = self.stderr.try_recv() {
+        // stdout reaches evcxr inside its evaluation loop, so all of it is queued by now;
+        // stderr comes through evcxr's own reader thread, which may lag the end of the
+        // cell: wait until it has been quiet for a moment.
+        while let Ok(line) = self.stderr.recv_timeout(STDERR_QUIET) {
             (self.sink)(Output::Stderr(line + "\n"));
         }
     }
 }
+
+/// How long stderr must stay quiet after a cell before its output counts as complete.
+const STDERR_QUIET: Duration = Duration::from_millis(25);
 
 fn forward(
     receiver: &Receiver<String>,
@@ -241,6 +253,9 @@ impl Evaluator for Evcxr {
         let mut callbacks = evcxr::EvalCallbacks {
             input_reader: &|request| input(&request.prompt, request.is_password),
         };
+        if let Some(why) = commands::refusal(code) {
+            return Err(Error::Refused(why));
+        }
         self.interrupted.store(false, Ordering::SeqCst);
         self.running.store(true, Ordering::SeqCst);
         let result = self.context.execute_with_callbacks(code, &mut callbacks);

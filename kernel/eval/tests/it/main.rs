@@ -183,6 +183,26 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
 }
 
 #[test]
+fn escaping_commands_are_refused_before_anything_runs() {
+    let (mut eval, _) = start();
+    for code in [
+        "!touch /tmp/wb-shell",
+        ":env FOO=1",
+        ":dep x = { path = \"/etc\" }",
+    ] {
+        assert!(
+            matches!(eval.evaluate(code, &no_input), Err(Error::Refused(_))),
+            "{code}"
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/wb-shell").exists());
+    assert_eq!(
+        text(&eval.evaluate("5 + 5", &no_input).expect("still usable")),
+        Some("10")
+    );
+}
+
+#[test]
 fn missing_workspace_refuses_to_start() {
     // As evcxr's runtime, the child exits with status 3 before running anything when it
     // cannot confine itself.
