@@ -1,6 +1,6 @@
 //! Imports of the shared real files, checked against independent Python readers.
 
-use crate::support::{python, shared_data, workbench_ok};
+use crate::support::{describe, python, shared_data, workbench_ok};
 
 fn compare(report: &serde_json::Value) {
     let (source, lake) = (&report["source"], &report["lake"]);
@@ -41,13 +41,7 @@ fn tcga_laml_maf_with_annotations() {
     assert_eq!(report["lake"]["mutated_samples_per_gene"]["DNMT3A"], 48);
     // The annotation's `-Inf` follow-up times (R's marker for unknown) become missing.
     assert_eq!(report["lake"]["followup_missing"], 12);
-    let described: serde_json::Value = serde_json::from_str(&workbench_ok(&[
-        "lake",
-        "describe",
-        out.to_str().expect("utf-8"),
-        "--json",
-    ]))
-    .expect("json");
+    let described = describe(&out);
     let registrations = described["tables"]
         .as_array()
         .expect("tables")

@@ -106,3 +106,14 @@ pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// `workbench lake describe DIR --json`, parsed.
+pub(crate) fn describe(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&workbench_ok(&[
+        "lake",
+        "describe",
+        dir.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("describe prints JSON")
+}

@@ -1,6 +1,6 @@
 //! The synthetic programme through the CLI: determinism and what `lake describe` says.
 
-use crate::support::{files, python, workbench_ok};
+use crate::support::{describe, files, python, workbench_ok};
 
 #[test]
 fn same_seed_gives_byte_identical_files() {
@@ -61,13 +61,7 @@ fn describe_matches_an_independent_parquet_reader() {
         "--out",
         out.to_str().expect("utf-8"),
     ]);
-    let described: serde_json::Value = serde_json::from_str(&workbench_ok(&[
-        "lake",
-        "describe",
-        out.to_str().expect("utf-8"),
-        "--json",
-    ]))
-    .expect("json");
+    let described = describe(&out);
     let independent = python("parquet_shapes.py", &[&out.join("lake")]);
     let tables = described["tables"].as_array().expect("tables");
     assert_eq!(tables.len(), 12);
