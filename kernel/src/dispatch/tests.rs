@@ -106,6 +106,23 @@ impl Harness {
     }
 }
 
+/// The first message of type `msg_type` in `out`.
+fn find<'a>(out: &'a [Outbound], msg_type: &str) -> &'a Outbound {
+    out.iter()
+        .find(|o| o.message.header.msg_type == msg_type)
+        .unwrap_or_else(|| panic!("no {msg_type} in {:?}", types(out)))
+}
+
+/// The shell reply's content in `out`.
+fn reply(out: &[Outbound]) -> Value {
+    out.iter()
+        .find(|o| o.channel == Channel::Shell)
+        .expect("a shell reply")
+        .message
+        .content
+        .to_json()
+}
+
 fn types(out: &[Outbound]) -> Vec<(Channel, String)> {
     out.iter()
         .map(|o| (o.channel, o.message.header.msg_type.clone()))
@@ -141,10 +158,7 @@ fn execute_broadcasts_in_order_and_replies_ok() {
 fn values_become_execute_results_and_counts_start_at_one() {
     let mut h = harness();
     let out = h.run(&execute("42"));
-    let result = out
-        .iter()
-        .find(|o| o.message.header.msg_type == "execute_result")
-        .expect("result");
+    let result = find(&out, "execute_result");
     assert_eq!(result.message.content.to_json()["data"]["text/plain"], "42");
     assert_eq!(result.message.content.to_json()["execution_count"], 1);
     let out = h.run(&execute("43"));
@@ -159,17 +173,8 @@ fn values_become_execute_results_and_counts_start_at_one() {
 fn compile_errors_fill_ename_evalue_traceback() {
     let mut h = harness();
     let out = h.run(&execute("bad"));
-    let error = out
-        .iter()
-        .find(|o| o.message.header.msg_type == "error")
-        .expect("iopub error");
-    let reply = out
-        .iter()
-        .find(|o| o.channel == Channel::Shell)
-        .expect("reply")
-        .message
-        .content
-        .to_json();
+    let error = find(&out, "error");
+    let reply = reply(&out);
     assert_eq!(reply["status"], "error");
     assert_eq!(reply["ename"], "error[E0308]");
     assert_eq!(reply["evalue"], "mismatched types");
@@ -245,10 +250,7 @@ fn input_requests_go_to_stdin_and_wait_for_the_reply() {
         json!({"prompt": "name?", "password": false})
     );
     assert_eq!(ask.identities, vec![b"peer".to_vec()]);
-    let result = out
-        .iter()
-        .find(|o| o.message.header.msg_type == "execute_result")
-        .expect("result");
+    let result = find(&out, "execute_result");
     assert_eq!(
         result.message.content.to_json()["data"]["text/plain"],
         "Ada"
@@ -386,19 +388,13 @@ fn display_and_clear_markers_become_display_data_and_clear_output() {
     let out = h.run(&execute(
         "print WORKBENCH_DISPLAY {\"text/html\": \"<b>hi</b>\"}",
     ));
-    let display = out
-        .iter()
-        .find(|o| o.message.header.msg_type == "display_data")
-        .expect("display_data");
+    let display = find(&out, "display_data");
     assert_eq!(
         display.message.content.to_json()["data"]["text/html"],
         "<b>hi</b>"
     );
     let out = h.run(&execute("print WORKBENCH_CLEAR_OUTPUT"));
-    let clear = out
-        .iter()
-        .find(|o| o.message.header.msg_type == "clear_output")
-        .expect("clear_output");
+    let clear = find(&out, "clear_output");
     assert_eq!(clear.message.content.to_json(), json!({"wait": false}));
     // A marker with broken JSON stays plain text rather than vanishing.
     let out = h.run(&execute("print WORKBENCH_DISPLAY {oops"));
@@ -413,13 +409,7 @@ fn help_goes_to_the_pager() {
         !out.iter()
             .any(|o| o.message.header.msg_type == "execute_result")
     );
-    let reply = out
-        .iter()
-        .find(|o| o.channel == Channel::Shell)
-        .expect("reply")
-        .message
-        .content
-        .to_json();
+    let reply = reply(&out);
     assert_eq!(reply["payload"][0]["source"], "page");
     assert_eq!(reply["payload"][0]["data"]["text/plain"], ":help");
 }
@@ -438,13 +428,7 @@ fn an_interrupt_while_a_cell_waits_stops_that_cell_only() {
     h.interrupts.queued();
     h.interrupts.interrupt();
     let out = h.run(&execute("2"));
-    let reply = out
-        .iter()
-        .find(|o| o.channel == Channel::Shell)
-        .expect("reply")
-        .message
-        .content
-        .to_json();
+    let reply = reply(&out);
     assert_eq!(
         (reply["status"].as_str(), reply["ename"].as_str()),
         (Some("error"), Some("Interrupted"))
@@ -464,15 +448,7 @@ fn unit_values_are_not_shown() {
         !out.iter()
             .any(|o| o.message.header.msg_type == "execute_result")
     );
-    assert_eq!(
-        out.iter()
-            .find(|o| o.channel == Channel::Shell)
-            .expect("reply")
-            .message
-            .content
-            .to_json()["status"],
-        "ok"
-    );
+    assert_eq!(reply(&out)["status"], "ok");
 }
 
 #[test]

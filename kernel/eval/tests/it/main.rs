@@ -12,9 +12,7 @@ fn no_input(_: &str, _: bool) -> String {
 }
 
 fn start() -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
-    let workspace = std::env::temp_dir().join(format!("wb-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&workspace).expect("workspace");
-    start_in(&workspace)
+    start_in(&tempfile_dir("eval"))
 }
 
 fn start_in(workspace: &std::path::Path) -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
