@@ -87,17 +87,28 @@ fn every_notebook_runs_on_the_kernel() {
         return;
     }
     let dir = kernelspec();
-    let notebooks: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("notebooks"))
+    // The notebooks read the session's lake: a synthetic programme of 2,000 cases.
+    let enclave = tempfile::tempdir().expect("tempdir");
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        "2000",
+        "--out",
+        enclave.path().to_str().expect("utf-8"),
+    ]);
+    let mut notebooks: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("notebooks"))
         .expect("notebooks/")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
         .collect();
-    assert!(!notebooks.is_empty());
+    notebooks.sort();
+    assert!(notebooks.len() >= 5, "{notebooks:?}");
     let output = Command::new(python_path())
         .arg(root().join("tests/python/run_notebooks.py"))
         .args(&notebooks)
         .env("JUPYTER_PATH", dir.path().join("share/jupyter"))
         .env("JUPYTER_RUNTIME_DIR", dir.path().join("runtime"))
+        .env("WORKBENCH_LAKE", enclave.path().join("lake"))
         .output()
         .expect("python runs");
     assert!(
@@ -106,25 +117,71 @@ fn every_notebook_runs_on_the_kernel() {
         String::from_utf8_lossy(&output.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let tour = &report[root()
-        .join("notebooks/00-kernel-tour.ipynb")
-        .to_str()
-        .expect("utf-8")];
+    let outputs = |name: &str| -> Vec<serde_json::Value> {
+        let path = root().join("notebooks").join(name);
+        report[path.to_str().expect("utf-8")]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} missing from {report}"))
+            .clone()
+    };
+    let json = |v: &[&str]| serde_json::json!(v);
+    let tour = outputs("00-kernel-tour.ipynb");
     // Value, streamed prints, an HTML display, and the final value.
-    assert_eq!(
-        tour[0],
-        serde_json::json!(["execute_result/text/plain"]),
-        "{report}"
-    );
-    assert_eq!(tour[1], serde_json::json!(["stream"]), "{report}");
+    assert_eq!(tour[0], json(&["execute_result/text/plain"]), "{report}");
+    assert_eq!(tour[1], json(&["stream"]), "{report}");
     assert_eq!(
         tour[2],
-        serde_json::json!(["display_data/text/html+text/plain"]),
+        json(&["display_data/text/html+text/plain"]),
         "{report}"
     );
+    assert_eq!(tour[3], json(&["execute_result/text/plain"]), "{report}");
+    // DataFrames render as HTML tables with a text alternative.
+    let table = json(&["execute_result/text/html+text/plain"]);
+    let cohort = outputs("01-cohort-overview.ipynb");
+    assert_eq!(cohort[0], json(&["execute_result/text/plain"]), "{report}");
+    for cell in &cohort[1..] {
+        assert_eq!(*cell, table, "{report}");
+    }
+    for name in ["02-qc-of-a-delivery.ipynb", "03-clinical-join.ipynb"] {
+        for cell in outputs(name) {
+            assert_eq!(cell, table, "{name}: {report}");
+        }
+    }
+    // The survival figure is SVG; its table is HTML.
+    let survival = outputs("04-survival-plot.ipynb");
     assert_eq!(
-        tour[3],
-        serde_json::json!(["execute_result/text/plain"]),
+        survival[1],
+        json(&["execute_result/image/svg+xml+text/plain"]),
         "{report}"
     );
+    assert_eq!(survival[2], table, "{report}");
+}
+
+#[test]
+fn workbench_up_opens_jupyterlab_and_runs_the_cohort_notebook_in_chromium() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let screenshot = dir.path().join("cohort-overview.png");
+    let output = Command::new(python_path())
+        .arg(root().join("tests/python/jupyterlab_screenshot.py"))
+        .arg(crate::support::binary("workbench"))
+        .arg(&screenshot)
+        .output()
+        .expect("python runs");
+    let log =
+        std::fs::read_to_string(dir.path().join("cohort-overview.png.log")).unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "{}\nworkbench up said:\n{log}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    // Every code cell of the notebook ran; its three frames rendered as HTML tables.
+    assert_eq!(summary["code_cells"], 4, "{summary}");
+    assert!(summary["tables"].as_u64() >= Some(3), "{summary}");
+    assert_eq!(summary["error_outputs"], 0, "{summary}");
+    let png = std::fs::read(&screenshot).expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
 }

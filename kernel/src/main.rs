@@ -1,6 +1,7 @@
 //! `workbench-kernel`: the workbench's Jupyter kernel.
 //!
-//! Started by a Jupyter front end with `--connection-file FILE` (the kernelspec's argv).
+//! Started by a Jupyter front end with `--connection-file FILE` (the kernelspec's argv);
+//! `workbench-kernel prepare` builds the prelude's template once, at install time.
 //! The async side (`server`) owns the ZeroMQ sockets; the kernel thread (`dispatch`)
 //! owns the evaluator and handles shell requests one at a time.
 
@@ -9,7 +10,7 @@ mod dispatch;
 mod inspect;
 mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -28,27 +29,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// Environment of the kernel (set in the kernelspec): the prelude's template directory.
+const TEMPLATE_VAR: &str = "WORKBENCH_TEMPLATE";
+/// Environment of the kernel (set in the kernelspec): the prelude crate's source.
+const PRELUDE_SOURCE_VAR: &str = "WORKBENCH_PRELUDE_SOURCE";
+
+const USAGE: &str = "usage: workbench-kernel --connection-file FILE [--eval-child BIN]\n       \
+     workbench-kernel prepare --template DIR --source DIR [--lockfile FILE]";
+
 fn run() -> Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("prepare") {
+        args.next();
+        return prepare(args);
+    }
     let mut connection_file: Option<PathBuf> = None;
     let mut child: Option<PathBuf> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--connection-file" | "-f" => connection_file = args.next().map(PathBuf::from),
             "--eval-child" => child = args.next().map(PathBuf::from),
-            other => {
-                bail!("unknown argument {other:?}; usage: workbench-kernel --connection-file FILE")
-            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
-    let connection_file = connection_file.context("missing --connection-file FILE")?;
+    let connection_file =
+        connection_file.with_context(|| format!("missing --connection-file FILE\n{USAGE}"))?;
     let info = connection::Info::read(&connection_file)?;
-    // The evaluation child sits next to the kernel binary unless told otherwise.
     let child = match child {
         Some(path) => path,
-        None => std::env::current_exe()
-            .context("locating the kernel binary")?
-            .with_file_name("workbench-eval-child"),
+        None => default_child()?,
     };
     // The session workspace is the only place user code may write: the directory named
     // by WORKBENCH_WORKSPACE, else the directory Jupyter started us in (the notebook's).
@@ -56,5 +65,122 @@ fn run() -> Result<()> {
         Some(dir) => PathBuf::from(dir),
         None => std::env::current_dir().context("reading the current directory")?,
     };
-    server::serve(info, child, workspace)
+    // Without a template the kernel still runs Rust, but cells lack the workbench
+    // library; say so where the front end's log shows it.
+    let prelude = match (
+        std::env::var_os(TEMPLATE_VAR),
+        std::env::var_os(PRELUDE_SOURCE_VAR),
+    ) {
+        (Some(template), Some(source)) => Some(kernel_eval::Prelude::workbench(
+            Path::new(&source),
+            Path::new(&template),
+        )),
+        _ => {
+            log(&format!(
+                "{TEMPLATE_VAR} or {PRELUDE_SOURCE_VAR} not set: cells start without the workbench prelude"
+            ));
+            None
+        }
+    };
+    // The session directory, and the environment the build tools read, are set up
+    // before any thread exists (see `set_build_env`).
+    let session = kernel_eval::session::Dir::create(&std::env::temp_dir())
+        .context("creating the session directory")?;
+    let toolchain = prelude
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p.template.join(TOOLCHAIN_FILE)).ok());
+    set_build_env(&session.tmp(), toolchain.as_deref().map(str::trim));
+    // The data view: until governance issues per-project views, the configured lake.
+    let view: Vec<PathBuf> = std::env::var_os("WORKBENCH_LAKE")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    server::serve(
+        info,
+        kernel_eval::Config {
+            child,
+            workspace,
+            prelude,
+            view,
+            session: Some(session.path().to_owned()),
+        },
+        session,
+    )
+}
+
+/// The file in the template that names the toolchain it was built with.
+const TOOLCHAIN_FILE: &str = "toolchain";
+
+/// Points the build tools' temporary files at `tmp` (the only place the confined build
+/// may write besides the session) and pins the rustup toolchain, so that every session
+/// compiles with the toolchain the template was built with, wherever it runs.
+#[allow(unsafe_code)]
+fn set_build_env(tmp: &Path, toolchain: Option<&str>) {
+    // SAFETY: called from `main` before the runtime, the kernel thread or any other
+    // thread starts, so nothing reads the environment concurrently.
+    unsafe {
+        std::env::set_var("TMPDIR", tmp);
+        if let Some(toolchain) = toolchain.filter(|t| !t.is_empty()) {
+            std::env::set_var("RUSTUP_TOOLCHAIN", toolchain);
+        }
+    }
+}
+
+/// The evaluation child sits next to the kernel binary.
+fn default_child() -> Result<PathBuf> {
+    Ok(std::env::current_exe()
+        .context("locating the kernel binary")?
+        .with_file_name("workbench-eval-child"))
+}
+
+/// `prepare`: builds the prelude's template, reporting each step on stderr.
+fn prepare(mut args: impl Iterator<Item = String>) -> Result<()> {
+    let (mut template, mut source, mut lockfile) = (None, None, None);
+    while let Some(arg) = args.next() {
+        let value = args.next().map(PathBuf::from);
+        match arg.as_str() {
+            "--template" => template = value,
+            "--source" => source = value,
+            "--lockfile" => lockfile = value,
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let template = template.with_context(|| format!("missing --template DIR\n{USAGE}"))?;
+    let source = source.with_context(|| format!("missing --source DIR\n{USAGE}"))?;
+    // Absolute paths: they end up in the template's Cargo.toml and in the kernelspec.
+    let absolute = |p: PathBuf| -> Result<PathBuf> {
+        Ok(std::env::current_dir()
+            .context("reading the current directory")?
+            .join(p))
+    };
+    let (template, source) = (absolute(template)?, absolute(source)?);
+    let prelude = kernel_eval::Prelude::workbench(&source, &template);
+    // The toolchain of this checkout (its rust-toolchain.toml) becomes the template's.
+    let toolchain = kernel_eval::session::active_toolchain();
+    std::fs::create_dir_all(template.join("tmp"))
+        .with_context(|| format!("creating {}", template.display()))?;
+    if let Some(toolchain) = &toolchain {
+        std::fs::write(template.join(TOOLCHAIN_FILE), toolchain)
+            .with_context(|| format!("writing {}", template.display()))?;
+    }
+    set_build_env(&template.join("tmp"), toolchain.as_deref());
+    let started = std::time::Instant::now();
+    let progress = |step: &str| {
+        log(&format!(
+            "[{:.0} s] {step}",
+            started.elapsed().as_secs_f64()
+        ));
+    };
+    progress("fetching the crates of the prelude (cargo fetch)");
+    kernel_eval::prelude::fetch(&prelude, lockfile.as_deref())
+        .with_context(|| format!("fetching the prelude's crates into {}", template.display()))?;
+    kernel_eval::prelude::prepare(&prelude, &default_child()?, &progress)
+        .with_context(|| format!("preparing the prelude template in {}", template.display()))
+}
+
+fn log(message: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("workbench-kernel: {message}");
+    }
 }

@@ -4,13 +4,12 @@
 //! shutdown) is answered here, so it works while a cell runs. A message whose
 //! signature does not verify is dropped and logged, never interpreted.
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use kernel_eval::Evcxr;
+use kernel_eval::{Config, Evcxr};
 use kernel_protocol::message::{Content, Shutdown, Status, StatusOnly};
 use kernel_protocol::{Key, Message, decode, encode};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -53,12 +52,12 @@ async fn send_to<S: SocketSend>(
 }
 
 /// Runs the kernel until a shutdown request.
-pub(crate) fn serve(info: Info, child: PathBuf, workspace: PathBuf) -> Result<()> {
+pub(crate) fn serve(info: Info, config: Config, session: kernel_eval::session::Dir) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(info, child, workspace))
+    runtime.block_on(run(info, config, session.path().to_owned()))
 }
 
 async fn bind<S: Socket>(socket: &mut S, info: &Info, port: u16, name: &str) -> Result<()> {
@@ -70,7 +69,7 @@ async fn bind<S: Socket>(socket: &mut S, info: &Info, port: u16, name: &str) -> 
     Ok(())
 }
 
-async fn run(info: Info, child: PathBuf, workspace: PathBuf) -> Result<()> {
+async fn run(info: Info, config: Config, session_dir: std::path::PathBuf) -> Result<()> {
     let key = Key::new(&info.key, &info.signature_scheme)?;
     let mut shell = RouterSocket::new();
     let mut control = RouterSocket::new();
@@ -103,7 +102,7 @@ async fn run(info: Info, child: PathBuf, workspace: PathBuf) -> Result<()> {
             .name("kernel".into())
             .spawn(move || {
                 let sink = dispatch::output_sink(outbound_tx.clone(), Arc::clone(&current));
-                match Evcxr::start(&child, &workspace, sink) {
+                match Evcxr::start(&config, sink) {
                     Ok(evaluator) => {
                         Dispatcher::new(evaluator, outbound_tx, answers_rx, current, interrupts)
                             .run(requests_rx);
@@ -159,7 +158,7 @@ async fn run(info: Info, child: PathBuf, workspace: PathBuf) -> Result<()> {
         Arc::clone(&interrupts),
         key.clone(),
     ));
-    control_task(control, key, interrupt).await
+    control_task(control, key, interrupt, session_dir).await
 }
 
 fn uuid_session() -> String {
@@ -262,6 +261,7 @@ async fn control_task(
     mut socket: RouterSocket,
     key: Key,
     interrupt: Arc<impl Fn() + Send + Sync + 'static>,
+    session_dir: std::path::PathBuf,
 ) -> Result<()> {
     loop {
         let message = socket
@@ -310,6 +310,8 @@ async fn control_task(
             // End the evaluation child with us; a restart starts a new kernel process.
             interrupt();
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            // `exit` runs no destructors: remove the session's build here.
+            let _ = std::fs::remove_dir_all(&session_dir);
             std::process::exit(0);
         }
     }

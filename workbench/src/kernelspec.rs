@@ -13,15 +13,67 @@ const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height
 </svg>
 "##;
 
+/// The prelude a kernel starts with: its prepared template and the crate's source.
+pub(crate) struct Prelude {
+    pub(crate) template: PathBuf,
+    pub(crate) source: PathBuf,
+}
+
+impl Prelude {
+    /// The workspace's own library, with its template under `.work/`.
+    pub(crate) fn of_workspace(root: &Path) -> Prelude {
+        Prelude {
+            template: root.join(".work/kernel-template"),
+            source: root.join("workbench"),
+        }
+    }
+
+    /// Builds the template (or checks that it is up to date) with `kernel prepare`;
+    /// progress goes to stderr.
+    pub(crate) fn prepare(&self, kernel: &Path, lockfile: &Path) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let status = std::process::Command::new(kernel)
+            .arg("prepare")
+            .arg("--template")
+            .arg(&self.template)
+            .arg("--source")
+            .arg(&self.source)
+            .arg("--lockfile")
+            .arg(lockfile)
+            .status()
+            .with_context(|| format!("starting {}", kernel.display()))?;
+        anyhow::ensure!(
+            status.success(),
+            "preparing the prelude template failed ({status})"
+        );
+        Ok(())
+    }
+}
+
 /// Writes `data_dir/kernels/workbench/` with `kernel.json` pointing at `kernel`, and
 /// returns the directory. The spec is staged beside its target and renamed into
 /// place, replacing an older one whole.
-pub(crate) fn install(data_dir: &Path, kernel: &Path) -> std::io::Result<PathBuf> {
+pub(crate) fn install(
+    data_dir: &Path,
+    kernel: &Path,
+    prelude: Option<&Prelude>,
+) -> std::io::Result<PathBuf> {
     let kernels = data_dir.join("kernels");
     fs::create_dir_all(&kernels)?;
     let target = kernels.join(NAME);
     let staging = kernels.join(format!(".{NAME}.partial-{}", std::process::id()));
     fs::create_dir_all(&staging)?;
+    let mut env = serde_json::Map::new();
+    if let Some(prelude) = prelude {
+        env.insert(
+            "WORKBENCH_TEMPLATE".into(),
+            prelude.template.to_string_lossy().into(),
+        );
+        env.insert(
+            "WORKBENCH_PRELUDE_SOURCE".into(),
+            prelude.source.to_string_lossy().into(),
+        );
+    }
     let spec = serde_json::json!({
         "argv": [kernel, "--connection-file", "{connection_file}"],
         "display_name": "Workbench (Rust)",
@@ -30,6 +82,7 @@ pub(crate) fn install(data_dir: &Path, kernel: &Path) -> std::io::Result<PathBuf
         // kernel runs under another process (a sandbox, a container).
         "interrupt_mode": "message",
         "metadata": {"debugger": false},
+        "env": env,
     });
     let text = serde_json::to_string_pretty(&spec).expect("a JSON value serialises");
     fs::write(staging.join("kernel.json"), text)?;

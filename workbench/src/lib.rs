@@ -2,11 +2,19 @@
 //!
 //! Notebooks reach these through the kernel's prelude; the `workbench` command exposes
 //! the same operations for scripts. Modules are named by domain noun:
-//! [`lake`] (tables and their validation), [`vocab`] (controlled vocabularies),
-//! [`synth`] (the synthetic programme) and [`import`] (real formats into the lake).
+//! [`lake`] (tables and their validation), [`cohort`] (case selection), [`vocab`] (controlled vocabularies),
+//! [`synth`] (the synthetic programme), [`import`] (real formats into the lake),
+//! [`display`] (rich notebook output), [`session`] (the data a notebook sees) and
+//! [`survival`] (Kaplan–Meier, log-rank).
+//! [`prelude`] is what a notebook cell has in scope.
 
+pub mod cohort;
+pub mod display;
 pub mod import;
 pub mod lake;
+pub mod prelude;
+pub mod session;
+pub mod survival;
 pub mod synth;
 pub mod vocab;
 

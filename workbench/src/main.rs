@@ -63,6 +63,26 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         cases: usize,
     },
+    /// Select a cohort: print its size and case ids (`--json`: keys `n`, `cases`).
+    Cohort {
+        #[command(flatten)]
+        select: Select,
+        /// Save the cohort (criteria and members) as NAME.cohort.json in --save-dir.
+        #[arg(long)]
+        save: Option<String>,
+        /// Where saved cohorts live (default: the lake's directory).
+        #[arg(long)]
+        save_dir: Option<PathBuf>,
+    },
+    /// Kaplan–Meier overall survival of a cohort, per group, with the log-rank test.
+    Survival {
+        #[command(flatten)]
+        select: Select,
+        /// Group by a field of the cases: stage (group I–IV), cancer_type, sex,
+        /// institution, vital_status, or `gene:SYMBOL` (mutated vs not).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Manage the Jupyter kernelspec of the workbench kernel.
     Kernel {
         #[command(subcommand)]
@@ -80,6 +100,9 @@ enum KernelAction {
         /// Install under PREFIX/share/jupyter (e.g. a virtualenv).
         #[arg(long)]
         prefix: Option<PathBuf>,
+        /// Skip the workbench prelude: cells get plain Rust, no template is built.
+        #[arg(long)]
+        no_prelude: bool,
     },
 }
 
@@ -127,6 +150,97 @@ struct ImportTarget {
     /// Output directory (must not hold a lake yet).
     #[arg(long)]
     out: PathBuf,
+}
+
+/// The lake and the criteria of a cohort (one include group; all must hold).
+#[derive(Args)]
+struct Select {
+    /// The directory holding `lake/` (or the lake itself).
+    #[arg(long)]
+    lake: PathBuf,
+    /// OncoTree code, with its subtree (repeatable).
+    #[arg(long = "cancer-type")]
+    cancer_types: Vec<String>,
+    /// UICC stage group (repeatable); `III` includes IIIA–IIIC.
+    #[arg(long = "stage")]
+    stages: Vec<String>,
+    /// female or male.
+    #[arg(long)]
+    sex: Option<String>,
+    /// Youngest age at diagnosis.
+    #[arg(long)]
+    min_age: Option<i32>,
+    /// Oldest age at diagnosis.
+    #[arg(long)]
+    max_age: Option<i32>,
+    /// Registering institution (repeatable).
+    #[arg(long = "institution")]
+    institutions: Vec<String>,
+    /// Gene with a protein-altering somatic call (repeatable: all required).
+    #[arg(long = "gene")]
+    genes: Vec<String>,
+    /// Count silent and non-coding calls as mutated too.
+    #[arg(long)]
+    include_silent: bool,
+    /// Smallest VAF of a counted call.
+    #[arg(long)]
+    min_vaf: Option<f64>,
+    /// Gene with a germline secondary finding (repeatable).
+    #[arg(long = "germline-gene")]
+    germline_genes: Vec<String>,
+    /// Drug given (repeatable).
+    #[arg(long = "drug")]
+    drugs: Vec<String>,
+    /// Drug class given (repeatable).
+    #[arg(long = "drug-class")]
+    drug_classes: Vec<String>,
+    /// Line of therapy the drug criteria refer to.
+    #[arg(long)]
+    line: Option<i32>,
+    /// Best overall response, RECIST 1.1 (repeatable).
+    #[arg(long = "best-response")]
+    best_responses: Vec<String>,
+    /// alive or dead.
+    #[arg(long)]
+    vital_status: Option<String>,
+    /// Only cases with (true) or without (false) a grade ≥3 adverse event.
+    #[arg(long)]
+    grade3_adverse_event: Option<bool>,
+    /// Only cases eligible (true) or not (false) under R1.
+    #[arg(long)]
+    eligible: Option<bool>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Select {
+    fn query(&self) -> workbench::cohort::Query {
+        let criteria = workbench::cohort::Criteria {
+            cancer_types: self.cancer_types.clone(),
+            stages: self.stages.clone(),
+            sex: self.sex.clone(),
+            min_age: self.min_age,
+            max_age: self.max_age,
+            institutions: self.institutions.clone(),
+            genes: self.genes.clone(),
+            include_silent: self.include_silent,
+            min_vaf: self.min_vaf,
+            germline_genes: self.germline_genes.clone(),
+            drugs: self.drugs.clone(),
+            drug_classes: self.drug_classes.clone(),
+            line: self.line,
+            best_responses: self.best_responses.clone(),
+            vital_status: self.vital_status.clone(),
+            grade3_adverse_event: self.grade3_adverse_event,
+            eligible: self.eligible,
+            ..Default::default()
+        };
+        workbench::cohort::Query {
+            include: vec![criteria],
+            exclude: Vec::new(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -243,18 +357,16 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Up { port, cases } => {
-            let cwd = std::env::current_dir().context("reading the current directory")?;
-            let root = up::find_root(&cwd)
-                .or_else(|| {
-                    std::env::current_exe()
-                        .ok()
-                        .and_then(|exe| up::find_root(&exe))
-                })
-                .context("run `workbench up` inside the workbench checkout")?;
+            let root = workspace_root()?;
             up::up(&up::Layout { root }, port, cases)
         }
         Command::Kernel {
-            action: KernelAction::Install { user: _, prefix },
+            action:
+                KernelAction::Install {
+                    user: _,
+                    prefix,
+                    no_prelude,
+                },
         } => {
             let data_dir = match prefix {
                 Some(prefix) => prefix.join("share/jupyter"),
@@ -274,13 +386,66 @@ fn run(cli: Cli) -> Result<()> {
                 "{} not found; build it with `cargo build --workspace --bins`",
                 kernel.display()
             );
-            let dir =
-                kernelspec::install(&data_dir, &kernel).context("installing the kernelspec")?;
+            let prelude = if no_prelude {
+                None
+            } else {
+                let root = workspace_root()?;
+                let prelude = kernelspec::Prelude::of_workspace(&root);
+                eprintln!(
+                    "preparing the workbench prelude in {} (first time: several minutes)",
+                    prelude.template.display()
+                );
+                prelude.prepare(&kernel, &root.join("Cargo.lock"))?;
+                Some(prelude)
+            };
+            let dir = kernelspec::install(&data_dir, &kernel, prelude.as_ref())
+                .context("installing the kernelspec")?;
             eprintln!(
                 "installed kernelspec {} in {}",
                 kernelspec::NAME,
                 dir.display()
             );
+            Ok(())
+        }
+        Command::Cohort {
+            select,
+            save,
+            save_dir,
+        } => {
+            let lake = Lake::open(&select.lake)?;
+            let mut cohort = workbench::cohort::select(&lake, &select.query())
+                .context("selecting the cohort")?;
+            if let Some(name) = save {
+                let dir = save_dir.unwrap_or_else(|| select.lake.clone());
+                let path = cohort.save(&dir, &name)?;
+                eprintln!("saved {}", path.display());
+            }
+            if select.json {
+                let value = serde_json::json!({
+                    "n": cohort.len(),
+                    "cases": cohort.cases,
+                    "by_cancer_type": cohort.by_cancer_type,
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                println!("{} cases", cohort.len());
+                for (code, n) in &cohort.by_cancer_type {
+                    println!("  {code:<10} {n:>7}");
+                }
+            }
+            Ok(())
+        }
+        Command::Survival { select, by } => {
+            let lake = Lake::open(&select.lake)?;
+            let cohort = workbench::cohort::select(&lake, &select.query())
+                .context("selecting the cohort")?;
+            let survival = workbench::survival::of_cohort(&lake, &cohort, by.as_deref())
+                .context("estimating survival")?;
+            if select.json {
+                println!("{}", serde_json::to_string_pretty(&survival.to_json())?);
+            } else {
+                println!("{}", survival.table().text);
+            }
             Ok(())
         }
         Command::Lake {
@@ -303,4 +468,18 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The workbench checkout: the one we are run from, else the one holding our binary.
+fn workspace_root() -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    up::find_root(&cwd)
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| up::find_root(&exe))
+        })
+        .context(
+            "run this inside the workbench checkout (its notebooks/ and workbench/ are needed)",
+        )
 }

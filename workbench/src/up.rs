@@ -74,7 +74,11 @@ pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
         )?;
         std::fs::write(&stamp, &requirements).context("recording the installed requirements")?;
     }
-    step(2, total, "kernelspec `workbench` in the environment");
+    step(
+        2,
+        total,
+        "kernelspec `workbench` and its prelude (first time: several minutes)",
+    );
     let kernel = std::env::current_exe()?.with_file_name("workbench-kernel");
     if !kernel.is_file() {
         bail!(
@@ -82,7 +86,9 @@ pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
             kernel.display()
         );
     }
-    kernelspec::install(&venv.join("share/jupyter"), &kernel)
+    let prelude = kernelspec::Prelude::of_workspace(&layout.root);
+    prelude.prepare(&kernel, &layout.root.join("Cargo.lock"))?;
+    kernelspec::install(&venv.join("share/jupyter"), &kernel, Some(&prelude))
         .context("installing the kernelspec")?;
     step(
         3,

@@ -11,6 +11,9 @@
 mod commands;
 mod completeness;
 pub mod confine;
+mod infer;
+pub mod prelude;
+pub mod session;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +26,23 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 pub use commands::refusal;
 pub use completeness::{Completeness, completeness};
+pub use prelude::Prelude;
+
+/// What a session needs to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The evaluation child binary (calls `evcxr::runtime_hook` after confining itself).
+    pub child: PathBuf,
+    /// The session workspace: the only place user code may write.
+    pub workspace: PathBuf,
+    /// The library every cell has in scope, if any.
+    pub prelude: Option<Prelude>,
+    /// The data the session may read (the project's data view).
+    pub view: Vec<PathBuf>,
+    /// The session directory (see [`session::Dir`]); `None` makes a fresh one that the
+    /// evaluator removes when dropped.
+    pub session: Option<PathBuf>,
+}
 
 /// Outputs of one evaluation, keyed by MIME type (`text/plain`, `text/html`, …).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,6 +76,40 @@ pub enum Error {
         #[source]
         source: evcxr::Error,
     },
+    /// The prelude's template is missing or cannot be copied or built.
+    #[error("prelude template {}: {detail}", template.display())]
+    Template {
+        /// The template directory.
+        template: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The session could not be confined; no user code ran.
+    #[error("confining the {layer} layer")]
+    Confine {
+        /// `build` (the kernel thread) or `child`.
+        layer: &'static str,
+        /// The cause.
+        #[source]
+        source: confine::Error,
+    },
+    /// The session directory could not be prepared.
+    #[error("session directory {}: {detail}", dir.display())]
+    Session {
+        /// The directory.
+        dir: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The prelude did not load in the new session.
+    #[error("loading the prelude ({code})")]
+    Prelude {
+        /// The prelude code.
+        code: String,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
     /// Any other evcxr failure.
     #[error("{0}")]
     Other(#[source] evcxr::Error),
@@ -68,6 +122,8 @@ pub struct Diagnostic {
     pub code: Option<String>,
     /// The message with the user's code spans.
     pub message: String,
+    /// rustc's full rendering (labels, notes, help).
+    pub rendered: String,
 }
 
 /// What a running cell writes, delivered while it runs.
@@ -152,25 +208,125 @@ pub struct Evcxr {
     // Whether a cell is being compiled or run, and whether it has been interrupted.
     running: Arc<AtomicBool>,
     interrupted: Arc<AtomicBool>,
+    // Dropped after the context (fields drop in order), so the child has ended before
+    // its build directory is removed.
+    _session: Option<session::Dir>,
 }
 
 impl Evcxr {
-    /// Starts an evaluation context whose user code runs in `child` (a binary that
-    /// calls `evcxr::runtime_hook`); output goes to `sink`.
+    /// Starts a session: a fresh session directory (removed when the evaluator is
+    /// dropped) holding a copy of the prelude's template, an evaluation context whose
+    /// user code runs in `config.child`, and the prelude loaded. Output goes to `sink`.
     ///
     /// # Errors
     ///
     /// [`Error::Start`] when the context cannot be created (no toolchain, the child
-    /// binary missing).
-    pub fn start(child: &Path, workspace: &Path, sink: Sink) -> Result<Evcxr, Error> {
-        // The child confines itself to `workspace` before it runs any cell.
-        let mut command = Command::new(child);
+    /// binary missing, confinement refused), [`Error::Template`] when the template is
+    /// missing, [`Error::Prelude`] when the prelude does not load.
+    pub fn start(config: &Config, sink: Sink) -> Result<Evcxr, Error> {
+        let owned =
+            match &config.session {
+                Some(_) => None,
+                None => Some(session::Dir::create(&std::env::temp_dir()).map_err(|e| {
+                    Error::Session {
+                        dir: std::env::temp_dir(),
+                        detail: format!("creating: {e}"),
+                    }
+                })?),
+            };
+        let session = match (&config.session, &owned) {
+            (Some(path), _) => path.clone(),
+            (None, Some(dir)) => dir.path().to_owned(),
+            (None, None) => unreachable!("a session directory was just made"),
+        };
+        let build = session.join("evcxr");
+        let started = std::time::Instant::now();
+        if let Some(prelude) = &config.prelude {
+            prelude.copy_to(&build)?;
+            timing("template copied", started);
+        }
+        let mut evcxr = Evcxr::start_in(config, &session, &build, sink)?;
+        timing("evcxr started", started);
+        evcxr._session = owned;
+        if let Some(prelude) = &config.prelude {
+            prelude.restore_lockfile(&build)?;
+            let code = format!("{}\n{}", prelude.dep_command(), prelude.code);
+            evcxr
+                .run(&code, &|_: &str, _: bool| String::new())
+                .map_err(|source| Error::Prelude {
+                    code: prelude.code.clone(),
+                    source: Box::new(source),
+                })?;
+            timing("prelude loaded", started);
+        }
+        Ok(evcxr)
+    }
+
+    /// Starts an evaluation context whose evcxr configuration lives in `session` and
+    /// whose cell crate is built in `build`.
+    pub(crate) fn start_in(
+        config: &Config,
+        session: &Path,
+        build: &Path,
+        sink: Sink,
+    ) -> Result<Evcxr, Error> {
+        prelude::write_config(session, build)?;
+        std::fs::create_dir_all(build).map_err(|e| Error::Session {
+            dir: build.to_owned(),
+            detail: format!("creating: {e}"),
+        })?;
+        // The build layer: this thread, and so cargo, rustc, build scripts, proc macros
+        // and the evaluation child, which all start from it.
+        let mut read = confine::system_reads();
+        read.extend(confine::cargo_home());
+        read.extend(confine::user_config_reads());
+        // The evaluation child binary itself.
+        read.extend(config.child.parent().map(Path::to_owned));
+        read.extend(config.view.iter().cloned());
+        if let Some(prelude) = &config.prelude {
+            read.push(prelude.template.clone());
+            read.extend(prelude.reads.iter().cloned());
+        }
+        let mut write = vec![
+            session.to_owned(),
+            config.workspace.clone(),
+            PathBuf::from("/dev/null"),
+        ];
+        write.extend(confine::cargo_home_writes());
+        let policy = confine::Policy {
+            read,
+            write,
+            limits: confine::Limits::default(),
+        };
+        confine::apply(&policy).map_err(|source| Error::Confine {
+            layer: "build",
+            source,
+        })?;
+        // What the child may read besides the system: the compiled cells and the view.
+        let child_reads = std::env::join_paths(
+            std::iter::once(build.to_owned()).chain(config.view.iter().cloned()),
+        )
+        .map_err(|e| Error::Session {
+            dir: build.to_owned(),
+            detail: format!("a path cannot be passed to the child: {e}"),
+        })?;
+        // evcxr reads `evcxr.toml` from the current directory first. Ours must win over
+        // one a user could write into the workspace (it could name a compiler wrapper
+        // that runs outside the confinement), so the kernel works from the session
+        // directory, which user code cannot write.
+        std::env::set_current_dir(session).map_err(|e| Error::Session {
+            dir: session.to_owned(),
+            detail: format!("entering: {e}"),
+        })?;
+        // The child confines itself to the workspace before it runs any cell.
+        let mut command = Command::new(&config.child);
         command
-            .env(confine::WORKSPACE_VAR, workspace)
-            .current_dir(workspace);
+            .env(confine::WORKSPACE_VAR, &config.workspace)
+            .env(confine::READ_VAR, child_reads)
+            .current_dir(&config.workspace);
         let (eval_context, outputs) = evcxr::EvalContext::with_subprocess_command(command)
             .map_err(|source| Error::Start {
-                child: child.to_owned(),
+                child: config.child.clone(),
                 source,
             })?;
         let mut context = evcxr::CommandContext::with_eval_context(eval_context);
@@ -198,6 +354,7 @@ impl Evcxr {
             sink,
             running: Arc::new(AtomicBool::new(false)),
             interrupted: Arc::new(AtomicBool::new(false)),
+            _session: None,
         })
     }
 
@@ -215,6 +372,17 @@ impl Evcxr {
         while let Ok(line) = self.stderr.recv_timeout(STDERR_QUIET) {
             (self.sink)(Output::Stderr(line + "\n"));
         }
+    }
+}
+
+/// Start-up phases go to the kernel's stderr (the front end's log), for diagnosis.
+fn timing(what: &str, since: std::time::Instant) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "workbench-kernel: {what} after {:.2} s",
+            since.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -242,8 +410,62 @@ fn forward(
     }
 }
 
-impl Evaluator for Evcxr {
-    fn evaluate(
+impl Evcxr {
+    /// Evaluates `code` without the enclave's command checks (`:dep` from a path, …):
+    /// for the kernel's own set-up, such as loading the prelude, never for user cells.
+    /// The confinement applies all the same.
+    ///
+    /// # Errors
+    ///
+    /// As [`Evaluator::evaluate`].
+    pub fn run_trusted(
+        &mut self,
+        code: &str,
+        input: &dyn Fn(&str, bool) -> String,
+    ) -> Result<Outputs, Error> {
+        self.run(code, input)
+    }
+
+    fn run(&mut self, code: &str, input: &dyn Fn(&str, bool) -> String) -> Result<Outputs, Error> {
+        let first = self.run_once(code, input);
+        let retry = match &first {
+            Err(Error::Other(evcxr::Error::Message(message))) => infer::looks_mistyped(message),
+            // Any compile error may come from a wrong type in evcxr's variable store
+            // (rust-analyzer's `!` or `{integer}`), not from the user's code.
+            Err(Error::Compilation(_)) => true,
+            _ => false,
+        };
+        let bindings = infer::untyped_bindings(code);
+        if !retry || bindings.is_empty() {
+            return first;
+        }
+        // rust-analyzer typed a variable wrongly or not at all (see `infer`): ask rustc
+        // for each binding's type, in order, then run the annotated cell. A probe that
+        // compiles means the binding is `()`, and the probe was the cell's one run.
+        let mut code = code.to_owned();
+        for name in bindings {
+            let Some(probe) = infer::annotate(&code, &name, "()") else {
+                continue;
+            };
+            let ty = match self.run_once(&probe, input) {
+                Err(Error::Compilation(diagnostics)) => diagnostics
+                    .iter()
+                    .filter(|d| {
+                        d.code.as_deref() == Some("E0308")
+                            && d.rendered.contains(&format!("{name}: ()"))
+                    })
+                    .find_map(|d| infer::found_type(&d.rendered)),
+                Err(Error::Other(_)) => None,
+                other => return other,
+            };
+            if let Some(annotated) = ty.and_then(|ty| infer::annotate(&code, &name, &ty)) {
+                code = annotated;
+            }
+        }
+        self.run_once(&code, input)
+    }
+
+    fn run_once(
         &mut self,
         code: &str,
         input: &dyn Fn(&str, bool) -> String,
@@ -253,9 +475,6 @@ impl Evaluator for Evcxr {
         let mut callbacks = evcxr::EvalCallbacks {
             input_reader: &|request| input(&request.prompt, request.is_password),
         };
-        if let Some(why) = commands::refusal(code) {
-            return Err(Error::Refused(why));
-        }
         self.interrupted.store(false, Ordering::SeqCst);
         self.running.store(true, Ordering::SeqCst);
         let result = self.context.execute_with_callbacks(code, &mut callbacks);
@@ -277,12 +496,26 @@ impl Evaluator for Evcxr {
                     .map(|e| Diagnostic {
                         code: e.code().map(str::to_owned),
                         message: e.message(),
+                        rendered: e.rendered(),
                     })
                     .collect(),
             )),
             Err(evcxr::Error::SubprocessTerminated(message)) => Err(Error::ChildEnded(message)),
             Err(other) => Err(Error::Other(other)),
         }
+    }
+}
+
+impl Evaluator for Evcxr {
+    fn evaluate(
+        &mut self,
+        code: &str,
+        input: &dyn Fn(&str, bool) -> String,
+    ) -> Result<Outputs, Error> {
+        if let Some(why) = commands::refusal(code) {
+            return Err(Error::Refused(why));
+        }
+        self.run(code, input)
     }
 
     fn complete(&mut self, code: &str, cursor: usize) -> Completions {

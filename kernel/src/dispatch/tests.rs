@@ -26,6 +26,7 @@ impl Evaluator for Fake {
             return Err(EvalError::Compilation(vec![Diagnostic {
                 code: Some("E0308".into()),
                 message: "mismatched types\nexpected i32".into(),
+                rendered: "error[E0308]: mismatched types\nexpected i32".into(),
             }]));
         }
         if let Some(text) = code.strip_prefix("print ") {

@@ -1,21 +1,12 @@
 //! The evaluation child: the process that loads and runs compiled notebook cells.
 
-use std::path::PathBuf;
-
 fn main() {
     // evcxr re-executes this binary as its runtime and as a rustc wrapper. As the
     // runtime it runs user code, so it confines itself first; a confinement failure
     // ends it before any cell runs, and evcxr reports the failed start.
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
-        let workspace = std::env::var_os(kernel_eval::confine::WORKSPACE_VAR)
-            .map(PathBuf::from)
-            .or_else(|| std::env::current_dir().ok());
-        let result = match workspace {
-            Some(dir) => {
-                kernel_eval::confine::apply(&kernel_eval::confine::Policy::for_workspace(&dir))
-            }
-            None => Err(kernel_eval::confine::Error::Workspace(PathBuf::new())),
-        };
+        let result = kernel_eval::confine::Policy::from_env()
+            .and_then(|policy| kernel_eval::confine::apply(&policy));
         if let Err(err) = result {
             #[allow(clippy::print_stderr)]
             {

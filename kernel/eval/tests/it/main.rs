@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kernel_eval::{Error, Evaluator, Evcxr, Output};
+use kernel_eval::{Config, Error, Evaluator, Evcxr, Output};
 
 fn no_input(_: &str, _: bool) -> String {
     String::new()
@@ -16,6 +16,13 @@ fn start() -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
 }
 
 fn start_in(workspace: &std::path::Path) -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
+    start_with_view(workspace, Vec::new())
+}
+
+fn start_with_view(
+    workspace: &std::path::Path,
+    view: Vec<std::path::PathBuf>,
+) -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = {
         let seen = Arc::clone(&seen);
@@ -23,7 +30,17 @@ fn start_in(workspace: &std::path::Path) -> (Evcxr, Arc<Mutex<Vec<Output>>>) {
     };
     let child = std::path::Path::new(env!("CARGO_BIN_EXE_workbench-eval-child"));
     (
-        Evcxr::start(child, workspace, sink).expect("evcxr starts"),
+        Evcxr::start(
+            &Config {
+                child: child.to_owned(),
+                workspace: workspace.to_owned(),
+                prelude: None,
+                view,
+                session: None,
+            },
+            sink,
+        )
+        .expect("evcxr starts"),
         seen,
     )
 }
@@ -213,4 +230,111 @@ fn missing_workspace_refuses_to_start() {
         .expect("child runs");
     assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot confine user code"));
+}
+
+#[test]
+fn cells_read_only_their_view_and_send_no_datagrams() {
+    let workspace = tempfile_dir("view-ws");
+    let view = tempfile_dir("view-data");
+    let secret_dir = tempfile_dir("view-secret");
+    std::fs::write(view.join("allowed.txt"), "in view").expect("write");
+    std::fs::write(secret_dir.join("secret.txt"), "not in view").expect("write");
+    let (mut eval, _) = start_with_view(&workspace, vec![view.clone()]);
+    assert!(check(
+        &mut eval,
+        &format!(
+            "std::fs::read_to_string({:?}).map(|s| s == \"in view\").unwrap_or(false)",
+            view.join("allowed.txt")
+        )
+    ));
+    assert!(check(
+        &mut eval,
+        &format!(
+            "std::fs::read_to_string({:?}).is_err()",
+            secret_dir.join("secret.txt")
+        )
+    ));
+    // A shell started by the cell cannot read it either.
+    assert!(check(
+        &mut eval,
+        &format!(
+            "std::process::Command::new(\"cat\").arg({:?}).output().map(|o| !o.status.success()).unwrap_or(true)",
+            secret_dir.join("secret.txt")
+        )
+    ));
+    // UDP: a datagram to our listener on 127.0.0.1 never arrives; the socket itself is
+    // refused (only Unix sockets may be created).
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    listener
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let port = listener.local_addr().expect("addr").port();
+    assert!(check(
+        &mut eval,
+        &format!(
+            "std::net::UdpSocket::bind(\"127.0.0.1:0\").and_then(|s| s.send_to(b\"leak\", (\"127.0.0.1\", {port}))).is_err()"
+        )
+    ));
+    let mut buffer = [0u8; 16];
+    assert!(
+        listener.recv_from(&mut buffer).is_err(),
+        "a datagram arrived"
+    );
+    // Unix sockets (which evcxr and many libraries use internally) still work.
+    assert!(check(
+        &mut eval,
+        "std::os::unix::net::UnixStream::pair().is_ok()"
+    ));
+}
+
+#[test]
+fn build_scripts_run_confined() {
+    // A crate whose build script tries to reach the network and write outside the
+    // session: the build runs under the build layer, so every attempt fails. The crate
+    // sits in the workspace because the build layer reads nothing else of the user's.
+    let workspace = tempfile_dir("build-ws");
+    let krate = workspace.join("probe");
+    std::fs::create_dir_all(krate.join("src")).expect("dir");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    udp.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let outside = std::env::temp_dir().join(format!("wb-build-outside-{}", std::process::id()));
+    let _ = std::fs::remove_file(&outside);
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"probe\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+    )
+    .expect("manifest");
+    std::fs::write(krate.join("src/lib.rs"), "pub const PROBE: u8 = 1;\n").expect("lib");
+    std::fs::write(
+        krate.join("build.rs"),
+        format!(
+            "fn main() {{\n\
+             let _ = std::net::TcpStream::connect((\"127.0.0.1\", {tcp_port}));\n\
+             let _ = std::net::UdpSocket::bind(\"127.0.0.1:0\").and_then(|s| s.send_to(b\"x\", (\"127.0.0.1\", {udp_port})));\n\
+             let _ = std::fs::write({outside:?}, \"x\");\n\
+             }}\n",
+            tcp_port = tcp.local_addr().expect("addr").port(),
+            udp_port = udp.local_addr().expect("addr").port(),
+        ),
+    )
+    .expect("build.rs");
+    let (mut eval, _) = start_in(&workspace);
+    let outputs = eval
+        .run_trusted(
+            &format!(":dep probe = {{ path = {:?} }}\nprobe::PROBE", krate),
+            &no_input,
+        )
+        .expect("the probe builds");
+    assert_eq!(text(&outputs), Some("1"));
+    assert!(tcp.accept().is_err(), "the build script connected over TCP");
+    let mut buffer = [0u8; 4];
+    assert!(udp.recv_from(&mut buffer).is_err(), "a datagram arrived");
+    assert!(
+        !outside.exists(),
+        "the build script wrote {}",
+        outside.display()
+    );
 }

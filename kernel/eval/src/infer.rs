@@ -1,0 +1,176 @@
+//! Types of new variables when rust-analyzer cannot tell them.
+//!
+//! evcxr persists each top-level `let` between cells and needs its type, which it asks
+//! rust-analyzer for. rust-analyzer needs the standard library's source (rustup's
+//! `rust-src`), which an enclave without internet may not have; then every variable whose
+//! type involves `std` (`String`, `Vec`, `Result`'s `?`) is "unknown" and evcxr refuses
+//! the cell. The compiler always knows: annotating the variable with `()` makes rustc
+//! report the real type ("expected `()`, found `DataFrame`"), which we write into the
+//! cell before evcxr runs it. The probe fails to compile, so nothing of it runs, unless
+//! the variable really is `()`, and then the probe is the cell's one and only run.
+
+/// The variable evcxr could not type, from its error message.
+pub(crate) fn unknown_variable(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Couldn't automatically determine type of variable `")?;
+    rest.split('`').next().filter(|name| !name.is_empty())
+}
+
+/// `code` with `: ty` after the last `let [mut] name =` binding (at a statement start:
+/// the beginning of the code, or after whitespace, `;` or `{`), or `None` when there is
+/// no simple binding of that name (patterns, tuples).
+pub(crate) fn annotate(code: &str, name: &str, ty: &str) -> Option<String> {
+    let mut found = None;
+    for (start, _) in code.match_indices("let ") {
+        let before = code[..start].chars().next_back();
+        if before.is_some_and(|c| !(c.is_whitespace() || c == ';' || c == '{')) {
+            continue;
+        }
+        let mut rest = code[start + 4..].trim_start();
+        if let Some(after_mut) = rest.strip_prefix("mut ") {
+            rest = after_mut.trim_start();
+        }
+        let Some(after) = rest.strip_prefix(name) else {
+            continue;
+        };
+        let next = after.trim_start();
+        if next.starts_with('=') && !next.starts_with("==") {
+            found = Some(code.len() - after.len());
+        }
+    }
+    let at = found?;
+    Some(format!("{}: {ty}{}", &code[..at], &code[at..]))
+}
+
+/// Names bound by top-level-looking `let [mut] NAME =` statements without a type, in
+/// order of appearance.
+pub(crate) fn untyped_bindings(code: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (start, _) in code.match_indices("let ") {
+        let before = code[..start].chars().next_back();
+        if before.is_some_and(|c| !(c.is_whitespace() || c == ';' || c == '{')) {
+            continue;
+        }
+        let mut rest = code[start + 4..].trim_start();
+        if let Some(after_mut) = rest.strip_prefix("mut ") {
+            rest = after_mut.trim_start();
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let next = rest[name.len()..].trim_start();
+        if !name.is_empty()
+            && name != "_"
+            && next.starts_with('=')
+            && !next.starts_with("==")
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Whether evcxr's error says rust-analyzer could not type a variable.
+pub(crate) fn looks_mistyped(message: &str) -> bool {
+    unknown_variable(message).is_some()
+}
+
+/// The type rustc found where `()` was expected, from a rendered E0308 diagnostic.
+pub(crate) fn found_type(message: &str) -> Option<String> {
+    // rustc says "expected `()`, found `T`" in the label, or "found struct `T`" /
+    // "found enum `T`" in the note; the first backticked text after "found" is the type.
+    let mut rest = message;
+    while let Some(at) = rest.find("found ") {
+        rest = &rest[at + "found ".len()..];
+        // An unsuffixed literal: Rust's default types.
+        if rest.starts_with("integer") {
+            return Some("i32".to_owned());
+        }
+        if rest.starts_with("floating-point number") {
+            return Some("f64".to_owned());
+        }
+        let Some(open) = rest.find('`') else { break };
+        // Only the words between "found" and the backtick (struct, enum, type…).
+        if rest[..open].split_whitespace().count() > 1 {
+            continue;
+        }
+        let after = &rest[open + 1..];
+        let close = after.find('`')?;
+        let ty = after[..close].trim();
+        if !ty.is_empty() && ty != "()" {
+            // Unsuffixed literals take Rust's default types.
+            return Some(ty.replace("{integer}", "i32").replace("{float}", "f64"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_evcxr_unknown_type_message() {
+        assert_eq!(
+            unknown_variable(
+                "Couldn't automatically determine type of variable `df`.\nPlease give it an explicit type."
+            ),
+            Some("df")
+        );
+        assert_eq!(unknown_variable("something else"), None);
+    }
+
+    #[test]
+    fn annotates_the_last_simple_binding() {
+        let code = "let x = 1;\nlet y = 2;\n  let mut x = vec![1];\nx.len()";
+        assert_eq!(
+            annotate(code, "x", "Vec<i32>").as_deref(),
+            Some("let x = 1;\nlet y = 2;\n  let mut x: Vec<i32> = vec![1];\nx.len()")
+        );
+        assert_eq!(
+            annotate("let xs = 1;", "x", "()"),
+            None,
+            "a longer name is another variable"
+        );
+        assert_eq!(annotate("let (a, b) = (1, 2);", "a", "()"), None);
+        assert_eq!(annotate("let x == 1;", "x", "()"), None);
+        assert_eq!(
+            annotate("let v: Vec<i32> = vec![1]; let w = v.clone();", "w", "()").as_deref(),
+            Some("let v: Vec<i32> = vec![1]; let w: () = v.clone();")
+        );
+        assert_eq!(annotate("outlet x = 1;", "x", "()"), None);
+    }
+
+    #[test]
+    fn lists_untyped_bindings_in_order() {
+        assert_eq!(
+            untyped_bindings(
+                "let a = 1; let b: i32 = 2;\nlet mut c = x == y;\nlet _ = 3; let a = 4;"
+            ),
+            vec!["a".to_owned(), "c".to_owned()]
+        );
+    }
+
+    #[test]
+    fn finds_the_type_rustc_reports() {
+        assert_eq!(
+            found_type("mismatched types\nexpected `()`, found `DataFrame`").as_deref(),
+            Some("DataFrame")
+        );
+        assert_eq!(
+            found_type("expected unit type `()`\n   found struct `Vec<i32>`").as_deref(),
+            Some("Vec<i32>")
+        );
+        assert_eq!(found_type("expected `()`, found `()`"), None);
+        assert_eq!(
+            found_type("expected `()`, found `Vec<{integer}>`").as_deref(),
+            Some("Vec<i32>")
+        );
+        assert_eq!(found_type("no type here"), None);
+        assert_eq!(
+            found_type("expected `()`, found integer").as_deref(),
+            Some("i32")
+        );
+    }
+}

@@ -1,0 +1,769 @@
+//! Cohort selection: which cases meet clinical and genomic criteria (R17, R33, R34).
+//!
+//! A [`Criteria`] is a conjunction over the R30 item groups and the variant tables; a
+//! [`Query`] ORs include groups and removes the cases of exclude groups. Cases whose
+//! consent was withdrawn never enter a cohort (R31). "Mutated" means protein-altering
+//! (maftools' `vc_nonSyn`, cBioPortal's default) unless silent and non-coding calls are
+//! asked for. Criteria are checked before anything is read: an unknown OncoTree code,
+//! stage, response or gene is an error that names the value and the closest valid ones.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::path::PathBuf;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::display::{Html, escape};
+use crate::lake::{self, Lake, Table};
+use crate::vocab::{BestResponse, OncoTree, UICC_STAGES, closest, is_protein_altering};
+
+/// Conditions a case must all meet; empty fields do not restrict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Criteria {
+    /// OncoTree codes; each includes its subtree (`NSCLC` takes `LUAD`).
+    pub cancer_types: Vec<String>,
+    /// UICC stage groups; a group without letter (`III`) takes its sub-groups (`IIIA`).
+    pub stages: Vec<String>,
+    /// `female` / `male` (GDC).
+    pub sex: Option<String>,
+    /// Youngest age at diagnosis, years.
+    pub min_age: Option<i32>,
+    /// Oldest age at diagnosis, years.
+    pub max_age: Option<i32>,
+    /// Registering institutions (data acquirers).
+    pub institutions: Vec<String>,
+    /// DUO consent scopes (`GRU`, `HMB`, `DS`).
+    pub consent_scopes: Vec<String>,
+    /// R1 eligibility as recorded (consent, specimen, refractory and alive, or rare).
+    pub eligible: Option<bool>,
+    /// Genes with a somatic call (protein-altering unless `include_silent`).
+    pub genes: Vec<String>,
+    /// MAF variant classes the gene criterion counts instead of the protein-altering set.
+    pub variant_classes: Vec<String>,
+    /// Count silent, intronic, UTR and intergenic calls as "mutated" too.
+    pub include_silent: bool,
+    /// Smallest variant allele fraction of a counted call.
+    pub min_vaf: Option<f64>,
+    /// Genes with a germline secondary finding (ACMG SF).
+    pub germline_genes: Vec<String>,
+    /// Drugs given (any line), as named in `treatments.drugs`.
+    pub drugs: Vec<String>,
+    /// Drug classes given (any line).
+    pub drug_classes: Vec<String>,
+    /// Restrict the drug criteria to this line of therapy.
+    pub line: Option<i32>,
+    /// Best overall responses (RECIST 1.1).
+    pub best_responses: Vec<String>,
+    /// Has (true) or has not (false) had a CTCAE grade ≥3 adverse event.
+    pub grade3_adverse_event: Option<bool>,
+    /// `alive` / `dead`.
+    pub vital_status: Option<String>,
+}
+
+/// Cases of any include group that are in no exclude group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Query {
+    /// Groups ORed together; no group means every case.
+    pub include: Vec<Criteria>,
+    /// Groups whose cases are removed.
+    pub exclude: Vec<Criteria>,
+}
+
+/// A selected cohort.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cohort {
+    /// Its name, once saved.
+    pub name: Option<String>,
+    /// How it was selected.
+    pub query: Query,
+    /// Case ids, sorted.
+    pub cases: Vec<String>,
+    /// Cases per cancer type.
+    pub by_cancer_type: BTreeMap<String, usize>,
+}
+
+/// Why a cohort cannot be selected.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A criterion names a value that cannot exist.
+    #[error("{field}: unknown value {value:?}{}", hint(suggestions))]
+    UnknownValue {
+        /// The criterion.
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// Closest valid values.
+        suggestions: Vec<String>,
+    },
+    /// A criterion is contradictory (minimum above maximum, VAF outside 0–1).
+    #[error("{field}: {problem}")]
+    Impossible {
+        /// The criterion.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A saved cohort could not be read or written.
+    #[error("cohort file {}: {detail}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The lake could not be read.
+    #[error(transparent)]
+    Lake(#[from] lake::Error),
+    /// A table did not have the expected columns.
+    #[error("table {table}: {source}")]
+    Table {
+        /// The table.
+        table: &'static str,
+        /// The cause.
+        #[source]
+        source: PolarsError,
+    },
+}
+
+fn hint(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", suggestions.join(", "))
+    }
+}
+
+/// Reads `columns` of `table` (only those: Parquet is columnar).
+fn read(lake: &Lake, table: Table, columns: &[&str]) -> Result<DataFrame, Error> {
+    let path = lake.path(table);
+    let file = File::open(&path).map_err(|source| lake::Error::Io {
+        action: "opening",
+        path: path.clone(),
+        source,
+    })?;
+    ParquetReader::new(file)
+        .with_columns(Some(columns.iter().map(|c| (*c).into()).collect()))
+        .finish()
+        .map_err(|source| Error::Table {
+            table: table.name(),
+            source,
+        })
+}
+
+fn strings<'a>(df: &'a DataFrame, table: Table, column: &str) -> Result<&'a StringChunked, Error> {
+    df.column(column)
+        .and_then(|c| c.str())
+        .map_err(|source| Error::Table {
+            table: table.name(),
+            source,
+        })
+}
+
+/// The lake's tables, read once per selection with the columns criteria need.
+struct Tables<'a> {
+    lake: &'a Lake,
+    cache: HashMap<Table, DataFrame>,
+}
+
+impl Tables<'_> {
+    fn get(&mut self, table: Table, columns: &[&str]) -> Result<&DataFrame, Error> {
+        if !self.cache.contains_key(&table) {
+            let df = read(self.lake, table, columns)?;
+            self.cache.insert(table, df);
+        }
+        Ok(&self.cache[&table])
+    }
+}
+
+type CaseSet = BTreeSet<String>;
+
+impl Criteria {
+    /// Checks every value against the vocabularies (and the genes present in the lake).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownValue`] or [`Error::Impossible`] naming the criterion and value.
+    pub fn check(&self, known_genes: &BTreeSet<String>) -> Result<(), Error> {
+        let tree = OncoTree::get();
+        for code in &self.cancer_types {
+            if !tree.contains(code) {
+                return Err(unknown("cancer_type", code, tree.codes()));
+            }
+        }
+        for stage in &self.stages {
+            if !UICC_STAGES.contains(&stage.as_str()) {
+                return Err(unknown("stage", stage, UICC_STAGES.iter().copied()));
+            }
+        }
+        for response in &self.best_responses {
+            if BestResponse::parse(response).is_none() {
+                return Err(unknown(
+                    "best_response",
+                    response,
+                    BestResponse::ALL.map(BestResponse::as_str),
+                ));
+            }
+        }
+        for gene in self.genes.iter().chain(&self.germline_genes) {
+            if !known_genes.contains(gene) {
+                return Err(unknown(
+                    "gene",
+                    gene,
+                    known_genes.iter().map(String::as_str),
+                ));
+            }
+        }
+        if let Some(sex) = &self.sex
+            && !["female", "male"].contains(&sex.as_str())
+        {
+            return Err(unknown("sex", sex, ["female", "male"]));
+        }
+        if let Some(status) = &self.vital_status
+            && !["alive", "dead"].contains(&status.as_str())
+        {
+            return Err(unknown("vital_status", status, ["alive", "dead"]));
+        }
+        if let (Some(min), Some(max)) = (self.min_age, self.max_age)
+            && min > max
+        {
+            return Err(Error::Impossible {
+                field: "age",
+                problem: format!("minimum {min} is above maximum {max}"),
+            });
+        }
+        if let Some(vaf) = self.min_vaf
+            && !(0.0..=1.0).contains(&vaf)
+        {
+            return Err(Error::Impossible {
+                field: "min_vaf",
+                problem: format!("{vaf} is not a fraction between 0 and 1"),
+            });
+        }
+        Ok(())
+    }
+
+    fn cases(&self, tables: &mut Tables<'_>, universe: &CaseSet) -> Result<CaseSet, Error> {
+        let mut set = universe.clone();
+        let mut narrow = |found: CaseSet| set.retain(|c| found.contains(c));
+        if !self.cancer_types.is_empty() || !self.stages.is_empty() {
+            let tree = OncoTree::get();
+            let types: BTreeSet<&str> = self
+                .cancer_types
+                .iter()
+                .flat_map(|c| tree.subtree(c))
+                .collect();
+            let df = tables.get(Table::Diagnoses, &["case_id", "cancer_type", "stage"])?;
+            let (ids, cancer, stage) = (
+                strings(df, Table::Diagnoses, "case_id")?,
+                strings(df, Table::Diagnoses, "cancer_type")?,
+                strings(df, Table::Diagnoses, "stage")?,
+            );
+            let mut found = CaseSet::new();
+            for i in 0..df.height() {
+                let type_ok = types.is_empty() || cancer.get(i).is_some_and(|c| types.contains(c));
+                let stage_ok = self.stages.is_empty()
+                    || stage
+                        .get(i)
+                        .is_some_and(|s| self.stages.iter().any(|want| in_stage_group(s, want)));
+                if type_ok && stage_ok {
+                    found.extend(ids.get(i).map(str::to_owned));
+                }
+            }
+            narrow(found);
+        }
+        if self.sex.is_some()
+            || self.min_age.is_some()
+            || self.max_age.is_some()
+            || !self.consent_scopes.is_empty()
+            || self.eligible.is_some()
+        {
+            let df = tables.get(
+                Table::Cases,
+                &[
+                    "case_id",
+                    "sex",
+                    "age_at_diagnosis",
+                    "consent_scope",
+                    "consent_date",
+                    "eligible_specimen",
+                    "refractory",
+                    "alive_at_analysis",
+                    "rare_cancer",
+                ],
+            )?;
+            let ids = strings(df, Table::Cases, "case_id")?;
+            let sex = strings(df, Table::Cases, "sex")?;
+            let scope = strings(df, Table::Cases, "consent_scope")?;
+            let age = df
+                .column("age_at_diagnosis")
+                .and_then(|c| c.cast(&DataType::Int32))
+                .map_err(|source| Error::Table {
+                    table: "cases",
+                    source,
+                })?;
+            let age = age.i32().map_err(|source| Error::Table {
+                table: "cases",
+                source,
+            })?;
+            let flag = |name: &str| -> Result<BooleanChunked, Error> {
+                df.column(name)
+                    .and_then(|c| c.bool().cloned())
+                    .map_err(|source| Error::Table {
+                        table: "cases",
+                        source,
+                    })
+            };
+            let consented =
+                df.column("consent_date")
+                    .map(|c| c.is_not_null())
+                    .map_err(|source| Error::Table {
+                        table: "cases",
+                        source,
+                    })?;
+            let (specimen, refractory, alive, rare) = (
+                flag("eligible_specimen")?,
+                flag("refractory")?,
+                flag("alive_at_analysis")?,
+                flag("rare_cancer")?,
+            );
+            let mut found = CaseSet::new();
+            for i in 0..df.height() {
+                let ok = self.sex.as_deref().is_none_or(|s| sex.get(i) == Some(s))
+                    && self
+                        .min_age
+                        .is_none_or(|min| age.get(i).is_some_and(|a| a >= min))
+                    && self
+                        .max_age
+                        .is_none_or(|max| age.get(i).is_some_and(|a| a <= max))
+                    && (self.consent_scopes.is_empty()
+                        || scope
+                            .get(i)
+                            .is_some_and(|s| self.consent_scopes.iter().any(|w| w == s)))
+                    && self.eligible.is_none_or(|want| {
+                        // R1: consent and an adequate specimen; refractory and alive
+                        // when analysis starts, except for rare cancers.
+                        let is = consented.get(i).unwrap_or(false)
+                            && specimen.get(i).unwrap_or(false)
+                            && (rare.get(i).unwrap_or(false)
+                                || (refractory.get(i).unwrap_or(false)
+                                    && alive.get(i).unwrap_or(false)));
+                        is == want
+                    });
+                if ok {
+                    found.extend(ids.get(i).map(str::to_owned));
+                }
+            }
+            narrow(found);
+        }
+        if !self.institutions.is_empty() {
+            let df = tables.get(
+                Table::Registrations,
+                &["case_id", "institution", "cancer_type"],
+            )?;
+            let ids = strings(df, Table::Registrations, "case_id")?;
+            let institution = strings(df, Table::Registrations, "institution")?;
+            let found = (0..df.height())
+                .filter(|&i| {
+                    institution
+                        .get(i)
+                        .is_some_and(|v| self.institutions.iter().any(|w| w == v))
+                })
+                .filter_map(|i| ids.get(i).map(str::to_owned))
+                .collect();
+            narrow(found);
+        }
+        if !self.genes.is_empty() || !self.variant_classes.is_empty() {
+            let sample_case = sample_cases(tables)?;
+            let df = tables.get(
+                Table::SomaticVariants,
+                &[
+                    "tumor_sample_barcode",
+                    "hugo_symbol",
+                    "variant_classification",
+                    "vaf",
+                ],
+            )?;
+            let sample = strings(df, Table::SomaticVariants, "tumor_sample_barcode")?;
+            let gene = strings(df, Table::SomaticVariants, "hugo_symbol")?;
+            let class = strings(df, Table::SomaticVariants, "variant_classification")?;
+            let vaf = df
+                .column("vaf")
+                .and_then(|c| c.f64())
+                .map_err(|source| Error::Table {
+                    table: "somatic_variants",
+                    source,
+                })?;
+            // A case qualifies when it has a counted call in every gene asked for.
+            let mut per_gene: BTreeMap<&str, CaseSet> = BTreeMap::new();
+            for i in 0..df.height() {
+                let Some(g) = gene.get(i) else { continue };
+                if !self.genes.is_empty() && !self.genes.iter().any(|w| w == g) {
+                    continue;
+                }
+                let c = class.get(i).unwrap_or("");
+                let counted = if self.variant_classes.is_empty() {
+                    self.include_silent || is_protein_altering(c)
+                } else {
+                    self.variant_classes.iter().any(|w| w == c)
+                };
+                let vaf_ok = self
+                    .min_vaf
+                    .is_none_or(|min| vaf.get(i).is_some_and(|v| v >= min));
+                if counted
+                    && vaf_ok
+                    && let Some(case) = sample.get(i).and_then(|s| sample_case.get(s))
+                {
+                    let key = if self.genes.is_empty() { "" } else { g };
+                    per_gene.entry(key).or_default().insert(case.clone());
+                }
+            }
+            let mut found: Option<CaseSet> = None;
+            let wanted: Vec<&str> = if self.genes.is_empty() {
+                vec![""]
+            } else {
+                self.genes.iter().map(String::as_str).collect()
+            };
+            for g in wanted {
+                let cases = per_gene.remove(g).unwrap_or_default();
+                found = Some(match found {
+                    None => cases,
+                    Some(prev) => prev.intersection(&cases).cloned().collect(),
+                });
+            }
+            narrow(found.unwrap_or_default());
+        }
+        if !self.germline_genes.is_empty() {
+            let sample_case = sample_cases(tables)?;
+            let df = tables.get(Table::GermlineVariants, &["sample_id", "hugo_symbol"])?;
+            let sample = strings(df, Table::GermlineVariants, "sample_id")?;
+            let gene = strings(df, Table::GermlineVariants, "hugo_symbol")?;
+            let found = (0..df.height())
+                .filter(|&i| {
+                    gene.get(i)
+                        .is_some_and(|g| self.germline_genes.iter().any(|w| w == g))
+                })
+                .filter_map(|i| sample.get(i).and_then(|s| sample_case.get(s)).cloned())
+                .collect();
+            narrow(found);
+        }
+        if !self.drugs.is_empty() || !self.drug_classes.is_empty() {
+            let df = tables.get(
+                Table::Treatments,
+                &["case_id", "line", "drugs", "drug_class"],
+            )?;
+            let ids = strings(df, Table::Treatments, "case_id")?;
+            let drugs = strings(df, Table::Treatments, "drugs")?;
+            let class = strings(df, Table::Treatments, "drug_class")?;
+            let line = df
+                .column("line")
+                .and_then(|c| c.i32())
+                .map_err(|source| Error::Table {
+                    table: "treatments",
+                    source,
+                })?;
+            let found = (0..df.height())
+                .filter(|&i| {
+                    self.line.is_none_or(|l| line.get(i) == Some(l))
+                        && (self.drugs.is_empty()
+                            || drugs.get(i).is_some_and(|d| {
+                                d.split(['+', ',', ';'])
+                                    .map(str::trim)
+                                    .any(|d| self.drugs.iter().any(|w| w.eq_ignore_ascii_case(d)))
+                            }))
+                        && (self.drug_classes.is_empty()
+                            || class
+                                .get(i)
+                                .is_some_and(|c| self.drug_classes.iter().any(|w| w == c)))
+                })
+                .filter_map(|i| ids.get(i).map(str::to_owned))
+                .collect();
+            narrow(found);
+        }
+        if !self.best_responses.is_empty() || self.vital_status.is_some() {
+            let df = tables.get(
+                Table::Course,
+                &["case_id", "vital_status", "best_overall_response"],
+            )?;
+            let ids = strings(df, Table::Course, "case_id")?;
+            let status = strings(df, Table::Course, "vital_status")?;
+            let response = strings(df, Table::Course, "best_overall_response")?;
+            let found = (0..df.height())
+                .filter(|&i| {
+                    self.vital_status
+                        .as_deref()
+                        .is_none_or(|s| status.get(i) == Some(s))
+                        && (self.best_responses.is_empty()
+                            || response
+                                .get(i)
+                                .is_some_and(|r| self.best_responses.iter().any(|w| w == r)))
+                })
+                .filter_map(|i| ids.get(i).map(str::to_owned))
+                .collect();
+            narrow(found);
+        }
+        if let Some(want) = self.grade3_adverse_event {
+            let df = tables.get(Table::AdverseEvents, &["case_id", "grade"])?;
+            let ids = strings(df, Table::AdverseEvents, "case_id")?;
+            let grade =
+                df.column("grade")
+                    .and_then(|c| c.i32())
+                    .map_err(|source| Error::Table {
+                        table: "adverse_events",
+                        source,
+                    })?;
+            let with: CaseSet = (0..df.height())
+                .filter(|&i| grade.get(i).is_some_and(|g| g >= 3))
+                .filter_map(|i| ids.get(i).map(str::to_owned))
+                .collect();
+            set.retain(|c| with.contains(c) == want);
+        }
+        Ok(set)
+    }
+}
+
+fn unknown<'a>(
+    field: &'static str,
+    value: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Error {
+    Error::UnknownValue {
+        field,
+        value: value.to_owned(),
+        suggestions: closest(value, candidates)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// Whether `stage` (as recorded) is in the group `want`: equal, or `want` is a group
+/// without sub-group letter and `stage` one of its sub-groups (`IIIA` in `III`, not `II`).
+fn in_stage_group(stage: &str, want: &str) -> bool {
+    if stage == want {
+        return true;
+    }
+    let numeral =
+        |s: &str| -> String { s.chars().take_while(|c| matches!(c, 'I' | 'V')).collect() };
+    want.chars().all(|c| matches!(c, 'I' | 'V')) && numeral(stage) == want
+}
+
+fn sample_cases(tables: &mut Tables<'_>) -> Result<HashMap<String, String>, Error> {
+    let df = tables.get(
+        Table::Samples,
+        &["sample_id", "case_id", "mutation_profiled"],
+    )?;
+    let sample = strings(df, Table::Samples, "sample_id")?;
+    let case = strings(df, Table::Samples, "case_id")?;
+    Ok((0..df.height())
+        .filter_map(|i| Some((sample.get(i)?.to_owned(), case.get(i)?.to_owned())))
+        .collect())
+}
+
+/// Genes with a somatic or germline call in the lake: the valid gene criteria.
+fn known_genes(tables: &mut Tables<'_>) -> Result<BTreeSet<String>, Error> {
+    let mut genes = BTreeSet::new();
+    for (table, column) in [
+        (Table::SomaticVariants, "hugo_symbol"),
+        (Table::GermlineVariants, "hugo_symbol"),
+    ] {
+        let df = read(tables.lake, table, &[column])?;
+        let unique = df
+            .column(column)
+            .and_then(|c| c.unique())
+            .map_err(|source| Error::Table {
+                table: table.name(),
+                source,
+            })?;
+        let unique = unique.str().map_err(|source| Error::Table {
+            table: table.name(),
+            source,
+        })?;
+        genes.extend(
+            (0..unique.len())
+                .filter_map(|i| unique.get(i))
+                .map(str::to_owned),
+        );
+    }
+    Ok(genes)
+}
+
+/// Selects the cases of `query` from `lake`.
+///
+/// # Errors
+///
+/// A criterion's [`Error::UnknownValue`] / [`Error::Impossible`] before anything else is
+/// read, or the lake's error.
+pub fn select(lake: &Lake, query: &Query) -> Result<Cohort, Error> {
+    let mut tables = Tables {
+        lake,
+        cache: HashMap::new(),
+    };
+    let needs_genes = query
+        .include
+        .iter()
+        .chain(&query.exclude)
+        .any(|c| !c.genes.is_empty() || !c.germline_genes.is_empty());
+    let genes = if needs_genes {
+        known_genes(&mut tables)?
+    } else {
+        BTreeSet::new()
+    };
+    for criteria in query.include.iter().chain(&query.exclude) {
+        criteria.check(&genes)?;
+    }
+    // The universe: registered cases whose consent stands.
+    let df = tables
+        .get(Table::Cases, &["case_id", "consent_withdrawn_on"])?
+        .clone();
+    let ids = strings(&df, Table::Cases, "case_id")?;
+    let withdrawn = df
+        .column("consent_withdrawn_on")
+        .map(|c| c.is_not_null())
+        .map_err(|source| Error::Table {
+            table: "cases",
+            source,
+        })?;
+    let universe: CaseSet = (0..df.height())
+        .filter(|&i| !withdrawn.get(i).unwrap_or(false))
+        .filter_map(|i| ids.get(i).map(str::to_owned))
+        .collect();
+    tables.cache.remove(&Table::Cases);
+    let mut selected = if query.include.is_empty() {
+        universe.clone()
+    } else {
+        let mut union = CaseSet::new();
+        for criteria in &query.include {
+            union.extend(criteria.cases(&mut tables, &universe)?);
+        }
+        union
+    };
+    for criteria in &query.exclude {
+        let out = criteria.cases(&mut tables, &universe)?;
+        selected.retain(|c| !out.contains(c));
+    }
+    let registrations = tables.get(
+        Table::Registrations,
+        &["case_id", "institution", "cancer_type"],
+    )?;
+    let ids = strings(registrations, Table::Registrations, "case_id")?;
+    let types = strings(registrations, Table::Registrations, "cancer_type")?;
+    let mut by_cancer_type = BTreeMap::new();
+    for i in 0..registrations.height() {
+        if ids.get(i).is_some_and(|c| selected.contains(c)) {
+            *by_cancer_type
+                .entry(types.get(i).unwrap_or("(missing)").to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    Ok(Cohort {
+        name: None,
+        query: query.clone(),
+        cases: selected.into_iter().collect(),
+        by_cancer_type,
+    })
+}
+
+impl Cohort {
+    /// Number of cases.
+    pub fn len(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// Whether no case qualified.
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty()
+    }
+
+    /// Saves the cohort (query and members) as JSON under `name` in `dir`, atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::File`] when it cannot be written.
+    pub fn save(&mut self, dir: &std::path::Path, name: &str) -> Result<PathBuf, Error> {
+        self.name = Some(name.to_owned());
+        let path = dir.join(format!("{name}.cohort.json"));
+        let failed = |detail: String| Error::File {
+            path: path.clone(),
+            detail,
+        };
+        let text = serde_json::to_string_pretty(self).map_err(|e| failed(e.to_string()))?;
+        let staging = dir.join(format!(
+            ".{name}.cohort.json.partial-{}",
+            std::process::id()
+        ));
+        std::fs::write(&staging, text).map_err(|e| failed(e.to_string()))?;
+        std::fs::rename(&staging, &path).map_err(|e| failed(e.to_string()))?;
+        Ok(path)
+    }
+
+    /// Opens a saved cohort: the same members as when it was saved.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::File`] when it cannot be read or parsed.
+    pub fn open(path: &std::path::Path) -> Result<Cohort, Error> {
+        let failed = |detail: String| Error::File {
+            path: path.to_owned(),
+            detail,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| failed(e.to_string()))
+    }
+
+    /// The summary card: size, cases per cancer type, criteria.
+    pub fn card(&self) -> Html {
+        let mut html = format!(
+            "<div class=\"workbench-cohort\"><b>{}</b>: {} cases<table class=\"dataframe\">\
+             <thead><tr><th>cancer type</th><th>cases</th></tr></thead><tbody>",
+            escape(self.name.as_deref().unwrap_or("cohort")),
+            self.len()
+        );
+        for (code, n) in &self.by_cancer_type {
+            html.push_str(&format!("<tr><td>{}</td><td>{n}</td></tr>", escape(code)));
+        }
+        let criteria = serde_json::to_string(&self.query).unwrap_or_default();
+        html.push_str(&format!(
+            "</tbody></table><small>criteria: <code>{}</code></small></div>",
+            escape(&criteria)
+        ));
+        Html {
+            html,
+            text: format!(
+                "{}: {} cases ({} cancer types)",
+                self.name.as_deref().unwrap_or("cohort"),
+                self.len(),
+                self.by_cancer_type.len()
+            ),
+        }
+    }
+
+    /// Shows the summary card as the cell's result (called by evcxr).
+    pub fn evcxr_display(&self) {
+        self.card().evcxr_display();
+    }
+}
+
+/// Cases with at least one sample profiled for mutations (`samples.mutation_profiled`):
+/// the denominator of every mutation frequency.
+///
+/// # Errors
+///
+/// The lake's error.
+pub fn profiled_cases(lake: &Lake) -> Result<BTreeSet<String>, Error> {
+    let df = read(lake, Table::Samples, &["case_id", "mutation_profiled"])?;
+    let case = strings(&df, Table::Samples, "case_id")?;
+    let profiled = df
+        .column("mutation_profiled")
+        .and_then(|c| c.bool().cloned())
+        .map_err(|source| Error::Table {
+            table: "samples",
+            source,
+        })?;
+    Ok((0..df.height())
+        .filter(|&i| profiled.get(i).unwrap_or(false))
+        .filter_map(|i| case.get(i).map(str::to_owned))
+        .collect())
+}
