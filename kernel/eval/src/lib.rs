@@ -332,6 +332,7 @@ impl Evcxr {
         let mut context = evcxr::CommandContext::with_eval_context(eval_context);
         // Cells must never reach the network: dependencies come from the offline set.
         context.execute(":offline 1").map_err(Error::Other)?;
+
         let forwarding = Arc::new(Mutex::new(()));
         for (receiver, stream) in [
             (

@@ -29,6 +29,7 @@ fn start_with_view(
         Arc::new(move |output| seen.lock().expect("lock").push(output))
     };
     let child = std::path::Path::new(env!("CARGO_BIN_EXE_workbench-eval-child"));
+    let session = session_dir();
     (
         Evcxr::start(
             &Config {
@@ -36,13 +37,28 @@ fn start_with_view(
                 workspace: workspace.to_owned(),
                 prelude: None,
                 view,
-                session: None,
+                session: Some(session),
             },
             sink,
         )
         .expect("evcxr starts"),
         seen,
     )
+}
+
+/// A session directory whose `tmp/` is this process's TMPDIR, as the kernel's `main`
+/// arranges it: the confined build (rustc, the linker, rust-analyzer) may write nowhere
+/// else. nextest runs every test in a process of its own.
+#[allow(unsafe_code)]
+fn session_dir() -> std::path::PathBuf {
+    let dir = kernel_eval::session::Dir::create(&std::env::temp_dir()).expect("session dir");
+    let path = dir.path().to_owned();
+    // SAFETY: set before the evaluator starts any thread; the test harness's other
+    // threads do not read the environment while a test runs.
+    unsafe { std::env::set_var("TMPDIR", dir.tmp()) };
+    // The directory outlives the test; the next run removes it (its pid is gone).
+    std::mem::forget(dir);
+    path
 }
 
 fn text(outputs: &kernel_eval::Outputs) -> Option<&str> {
@@ -145,6 +161,9 @@ fn check(eval: &mut Evcxr, code: &str) -> bool {
 #[test]
 fn cells_cannot_write_outside_the_workspace_or_use_tcp() {
     let workspace = tempfile_dir("confined");
+    // Our own sockets first: starting the evaluator confines this thread too.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
     let (mut eval, _) = start_in(&workspace);
     let outside = std::env::temp_dir().join(format!("wb-outside-{}", std::process::id()));
     let _ = std::fs::remove_file(&outside);
@@ -174,8 +193,6 @@ fn cells_cannot_write_outside_the_workspace_or_use_tcp() {
         outside.display()
     );
     // TCP: a listener of ours on 127.0.0.1 is unreachable from a cell.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
-    let port = listener.local_addr().expect("addr").port();
     assert!(check(
         &mut eval,
         &format!("std::net::TcpStream::connect((\"127.0.0.1\", {port})).is_err()")
@@ -239,6 +256,12 @@ fn cells_read_only_their_view_and_send_no_datagrams() {
     let secret_dir = tempfile_dir("view-secret");
     std::fs::write(view.join("allowed.txt"), "in view").expect("write");
     std::fs::write(secret_dir.join("secret.txt"), "not in view").expect("write");
+    // Our own socket first: starting the evaluator confines this thread too.
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    listener
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let port = listener.local_addr().expect("addr").port();
     let (mut eval, _) = start_with_view(&workspace, vec![view.clone()]);
     assert!(check(
         &mut eval,
@@ -264,11 +287,6 @@ fn cells_read_only_their_view_and_send_no_datagrams() {
     ));
     // UDP: a datagram to our listener on 127.0.0.1 never arrives; the socket itself is
     // refused (only Unix sockets may be created).
-    let listener = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
-    listener
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    let port = listener.local_addr().expect("addr").port();
     assert!(check(
         &mut eval,
         &format!(
