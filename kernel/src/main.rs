@@ -119,6 +119,19 @@ fn set_build_env(tmp: &Path, toolchain: Option<&str>) {
     // SAFETY: called from `main` before the runtime, the kernel thread or any other
     // thread starts, so nothing reads the environment concurrently.
     unsafe {
+        // Build scripts ask cargo to rebuild when variables they read change
+        // (`rerun-if-env-changed`), among them cargo's per-package ones. Inherited from
+        // a parent run by cargo (a test harness, `cargo run`), they would differ from
+        // the template's and make every session rebuild polars: drop them.
+        for (name, _) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if (name.starts_with("CARGO_") && name != "CARGO_HOME")
+                || name == "CARGO"
+                || name == "OUT_DIR"
+            {
+                std::env::remove_var(name);
+            }
+        }
         std::env::set_var("TMPDIR", tmp);
         if let Some(toolchain) = toolchain.filter(|t| !t.is_empty()) {
             std::env::set_var("RUSTUP_TOOLCHAIN", toolchain);

@@ -9,7 +9,9 @@ from queue import Empty
 from jupyter_client.manager import start_new_kernel
 from jupyter_client.session import Session
 
-TIMEOUT = 60
+# A kernel start loads the workbench prelude (about 35 s on 2 cores, longer while other
+# tests compile): generous, since these checks are about behaviour, not speed.
+TIMEOUT = 300
 
 
 def children(pid):

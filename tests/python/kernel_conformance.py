@@ -43,6 +43,13 @@ class WorkbenchKernelTests(jupyter_kernel_test.KernelTests):
 
     code_page_something = ":help"
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # jupyter_kernel_test gives each request 15 s; the first one waits for the
+        # kernel to load the workbench prelude, so let that happen here first.
+        cls.kc.execute_interactive("0", timeout=600)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
