@@ -5,10 +5,13 @@
 //! Modules:
 //! - `support`: locating binaries, Python and the shared data; running commands.
 //! - `synth`: determinism and shape of the synthetic programme.
+//! - `analysis`: cohorts, frequencies, survival and Fisher tests on TCGA-LAML against
+//!   Python, lifelines and SciPy.
 //! - `import`: MAF and cBioPortal imports against the shared real files.
 //! - `errors`: bad input refused with clear messages, nothing half-written.
 //! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
 
+mod analysis;
 mod errors;
 mod import;
 mod kernel;

@@ -26,6 +26,8 @@ pub struct Criteria {
     pub cancer_types: Vec<String>,
     /// UICC stage groups; a group without letter (`III`) takes its sub-groups (`IIIA`).
     pub stages: Vec<String>,
+    /// Histological or molecular subtypes as recorded in `diagnoses.subtype` (FAB `M4`).
+    pub subtypes: Vec<String>,
     /// `female` / `male` (GDC).
     pub sex: Option<String>,
     /// Youngest age at diagnosis, years.
@@ -42,8 +44,19 @@ pub struct Criteria {
     pub genes: Vec<String>,
     /// MAF variant classes the gene criterion counts instead of the protein-altering set.
     pub variant_classes: Vec<String>,
+    /// SO consequences the gene criterion counts (`missense_variant`), besides the class rule.
+    pub consequences: Vec<String>,
     /// Count silent, intronic, UTR and intergenic calls as "mutated" too.
     pub include_silent: bool,
+    /// Genes that must be wild type: profiled, and no counted call in the gene.
+    pub wild_type_genes: Vec<String>,
+    /// Has (true) or has not (false) any counted call; `false` needs a profiled sample.
+    pub mutated: Option<bool>,
+    /// Smallest tumour mutational burden (protein-altering calls per coding megabase,
+    /// [`CODING_MB`]) of any profiled sample.
+    pub min_tmb: Option<f64>,
+    /// Largest tumour mutational burden of any profiled sample.
+    pub max_tmb: Option<f64>,
     /// Smallest variant allele fraction of a counted call.
     pub min_vaf: Option<f64>,
     /// Genes with a germline secondary finding (ACMG SF).
@@ -165,20 +178,35 @@ fn strings<'a>(df: &'a DataFrame, table: Table, column: &str) -> Result<&'a Stri
 /// The lake's tables, read once per selection with the columns criteria need.
 struct Tables<'a> {
     lake: &'a Lake,
-    cache: HashMap<Table, DataFrame>,
+    // Keyed by the columns too: two readers of one table may need different columns.
+    cache: HashMap<(Table, String), DataFrame>,
 }
 
 impl Tables<'_> {
     fn get(&mut self, table: Table, columns: &[&str]) -> Result<&DataFrame, Error> {
-        if !self.cache.contains_key(&table) {
+        let key = (table, columns.join(","));
+        if !self.cache.contains_key(&key) {
             let df = read(self.lake, table, columns)?;
-            self.cache.insert(table, df);
+            self.cache.insert(key.clone(), df);
         }
-        Ok(&self.cache[&table])
+        Ok(&self.cache[&key])
     }
 }
 
 type CaseSet = BTreeSet<String>;
+
+/// The coding territory TMB is expressed over, megabases: the GRCh38 consensus coding
+/// exome (CCDS), as WGS programmes report "coding TMB" comparable to exome assays.
+pub const CODING_MB: f64 = 38.0;
+
+/// Values of the lake that criteria are checked against (genes and subtypes present).
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Genes with a somatic or germline call.
+    pub genes: BTreeSet<String>,
+    /// Subtypes recorded in `diagnoses.subtype`.
+    pub subtypes: BTreeSet<String>,
+}
 
 impl Criteria {
     /// Checks every value against the vocabularies (and the genes present in the lake).
@@ -186,7 +214,8 @@ impl Criteria {
     /// # Errors
     ///
     /// [`Error::UnknownValue`] or [`Error::Impossible`] naming the criterion and value.
-    pub fn check(&self, known_genes: &BTreeSet<String>) -> Result<(), Error> {
+    pub fn check(&self, known: &Known) -> Result<(), Error> {
+        let known_genes = &known.genes;
         let tree = OncoTree::get();
         for code in &self.cancer_types {
             if !tree.contains(code) {
@@ -207,7 +236,63 @@ impl Criteria {
                 ));
             }
         }
-        for gene in self.genes.iter().chain(&self.germline_genes) {
+        for subtype in &self.subtypes {
+            if !known.subtypes.contains(subtype) {
+                return Err(unknown(
+                    "subtype",
+                    subtype,
+                    known.subtypes.iter().map(String::as_str),
+                ));
+            }
+        }
+        for class in &self.variant_classes {
+            if !crate::vocab::is_variant_classification(class) {
+                return Err(unknown(
+                    "variant_class",
+                    class,
+                    crate::vocab::VARIANT_CLASSIFICATIONS.iter().copied(),
+                ));
+            }
+        }
+        for consequence in &self.consequences {
+            if !crate::vocab::is_so_consequence(consequence) {
+                return Err(unknown(
+                    "consequence",
+                    consequence,
+                    crate::vocab::SO_CONSEQUENCES.iter().copied(),
+                ));
+            }
+        }
+        for (field, tmb) in [("min_tmb", self.min_tmb), ("max_tmb", self.max_tmb)] {
+            if let Some(t) = tmb
+                && !(t.is_finite() && t >= 0.0)
+            {
+                return Err(Error::Impossible {
+                    field,
+                    problem: format!("{t} is not a burden of zero or more mutations per Mb"),
+                });
+            }
+        }
+        if let (Some(min), Some(max)) = (self.min_tmb, self.max_tmb)
+            && min > max
+        {
+            return Err(Error::Impossible {
+                field: "tmb",
+                problem: format!("minimum {min} is above maximum {max}"),
+            });
+        }
+        if let Some(gene) = self.genes.iter().find(|g| self.wild_type_genes.contains(g)) {
+            return Err(Error::Impossible {
+                field: "gene",
+                problem: format!("{gene} cannot be both mutated and wild type"),
+            });
+        }
+        for gene in self
+            .genes
+            .iter()
+            .chain(&self.germline_genes)
+            .chain(&self.wild_type_genes)
+        {
             if !known_genes.contains(gene) {
                 return Err(unknown(
                     "gene",
@@ -248,18 +333,22 @@ impl Criteria {
     fn cases(&self, tables: &mut Tables<'_>, universe: &CaseSet) -> Result<CaseSet, Error> {
         let mut set = universe.clone();
         let mut narrow = |found: CaseSet| set.retain(|c| found.contains(c));
-        if !self.cancer_types.is_empty() || !self.stages.is_empty() {
+        if !self.cancer_types.is_empty() || !self.stages.is_empty() || !self.subtypes.is_empty() {
             let tree = OncoTree::get();
             let types: BTreeSet<&str> = self
                 .cancer_types
                 .iter()
                 .flat_map(|c| tree.subtree(c))
                 .collect();
-            let df = tables.get(Table::Diagnoses, &["case_id", "cancer_type", "stage"])?;
-            let (ids, cancer, stage) = (
+            let df = tables.get(
+                Table::Diagnoses,
+                &["case_id", "cancer_type", "stage", "subtype"],
+            )?;
+            let (ids, cancer, stage, subtype) = (
                 strings(df, Table::Diagnoses, "case_id")?,
                 strings(df, Table::Diagnoses, "cancer_type")?,
                 strings(df, Table::Diagnoses, "stage")?,
+                strings(df, Table::Diagnoses, "subtype")?,
             );
             let mut found = CaseSet::new();
             for i in 0..df.height() {
@@ -268,7 +357,11 @@ impl Criteria {
                     || stage
                         .get(i)
                         .is_some_and(|s| self.stages.iter().any(|want| in_stage_group(s, want)));
-                if type_ok && stage_ok {
+                let subtype_ok = self.subtypes.is_empty()
+                    || subtype
+                        .get(i)
+                        .is_some_and(|s| self.subtypes.iter().any(|want| want == s));
+                if type_ok && stage_ok && subtype_ok {
                     found.extend(ids.get(i).map(str::to_owned));
                 }
             }
@@ -375,65 +468,50 @@ impl Criteria {
                 .collect();
             narrow(found);
         }
-        if !self.genes.is_empty() || !self.variant_classes.is_empty() {
-            let sample_case = sample_cases(tables)?;
-            let df = tables.get(
-                Table::SomaticVariants,
-                &[
-                    "tumor_sample_barcode",
-                    "hugo_symbol",
-                    "variant_classification",
-                    "vaf",
-                ],
-            )?;
-            let sample = strings(df, Table::SomaticVariants, "tumor_sample_barcode")?;
-            let gene = strings(df, Table::SomaticVariants, "hugo_symbol")?;
-            let class = strings(df, Table::SomaticVariants, "variant_classification")?;
-            let vaf = df
-                .column("vaf")
-                .and_then(|c| c.f64())
-                .map_err(|source| Error::Table {
-                    table: "somatic_variants",
-                    source,
-                })?;
-            // A case qualifies when it has a counted call in every gene asked for.
-            let mut per_gene: BTreeMap<&str, CaseSet> = BTreeMap::new();
-            for i in 0..df.height() {
-                let Some(g) = gene.get(i) else { continue };
-                if !self.genes.is_empty() && !self.genes.iter().any(|w| w == g) {
-                    continue;
-                }
-                let c = class.get(i).unwrap_or("");
-                let counted = if self.variant_classes.is_empty() {
-                    self.include_silent || is_protein_altering(c)
-                } else {
-                    self.variant_classes.iter().any(|w| w == c)
-                };
-                let vaf_ok = self
-                    .min_vaf
-                    .is_none_or(|min| vaf.get(i).is_some_and(|v| v >= min));
-                if counted
-                    && vaf_ok
-                    && let Some(case) = sample.get(i).and_then(|s| sample_case.get(s))
-                {
-                    let key = if self.genes.is_empty() { "" } else { g };
-                    per_gene.entry(key).or_default().insert(case.clone());
-                }
+        if self.uses_variants() {
+            let calls = tables.calls(self)?;
+            for gene in &self.genes {
+                narrow(
+                    calls
+                        .by_gene
+                        .get(gene.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
+                );
             }
-            let mut found: Option<CaseSet> = None;
-            let wanted: Vec<&str> = if self.genes.is_empty() {
-                vec![""]
-            } else {
-                self.genes.iter().map(String::as_str).collect()
-            };
-            for g in wanted {
-                let cases = per_gene.remove(g).unwrap_or_default();
-                found = Some(match found {
-                    None => cases,
-                    Some(prev) => prev.intersection(&cases).cloned().collect(),
-                });
+            for gene in &self.wild_type_genes {
+                let mutated = calls.by_gene.get(gene.as_str());
+                narrow(
+                    calls
+                        .profiled
+                        .iter()
+                        .filter(|c| mutated.is_none_or(|m| !m.contains(*c)))
+                        .cloned()
+                        .collect(),
+                );
             }
-            narrow(found.unwrap_or_default());
+            match self.mutated {
+                Some(true) => narrow(calls.mutated()),
+                Some(false) => {
+                    let mutated = calls.mutated();
+                    narrow(calls.profiled.difference(&mutated).cloned().collect());
+                }
+                None => {}
+            }
+            if self.min_tmb.is_some() || self.max_tmb.is_some() {
+                let (min, max) = (
+                    self.min_tmb.unwrap_or(0.0),
+                    self.max_tmb.unwrap_or(f64::INFINITY),
+                );
+                narrow(
+                    calls
+                        .tmb
+                        .iter()
+                        .filter(|(_, t)| t.iter().any(|t| (min..=max).contains(t)))
+                        .map(|(c, _)| c.clone())
+                        .collect(),
+                );
+            }
         }
         if !self.germline_genes.is_empty() {
             let sample_case = sample_cases(tables)?;
@@ -524,6 +602,136 @@ impl Criteria {
     }
 }
 
+impl Criteria {
+    /// Whether any criterion reads the somatic calls.
+    fn uses_variants(&self) -> bool {
+        !self.genes.is_empty()
+            || !self.wild_type_genes.is_empty()
+            || !self.variant_classes.is_empty()
+            || !self.consequences.is_empty()
+            || self.mutated.is_some()
+            || self.min_tmb.is_some()
+            || self.max_tmb.is_some()
+    }
+
+    /// Whether a call of class `class` with consequence `consequence` and allele fraction
+    /// `vaf` counts as "mutated" under these criteria.
+    fn counts(&self, class: &str, consequence: &str, vaf: Option<f64>) -> bool {
+        let class_ok = if self.variant_classes.is_empty() {
+            self.include_silent || is_protein_altering(class)
+        } else {
+            self.variant_classes.iter().any(|w| w == class)
+        };
+        let consequence_ok = self.consequences.is_empty()
+            || consequence
+                .split([',', '&'])
+                .any(|term| self.consequences.iter().any(|w| w == term));
+        let vaf_ok = self.min_vaf.is_none_or(|min| vaf.is_some_and(|v| v >= min));
+        class_ok && consequence_ok && vaf_ok
+    }
+}
+
+/// The somatic calls a criteria group counts, by case.
+#[derive(Debug, Default)]
+struct Calls {
+    /// Cases with a counted call, per gene.
+    by_gene: HashMap<String, CaseSet>,
+    /// Cases with a sample profiled for mutations: the denominator.
+    profiled: CaseSet,
+    /// Per case, the TMB of each profiled sample (protein-altering calls per [`CODING_MB`]).
+    tmb: BTreeMap<String, Vec<f64>>,
+}
+
+impl Calls {
+    fn mutated(&self) -> CaseSet {
+        self.by_gene.values().flatten().cloned().collect()
+    }
+}
+
+impl Tables<'_> {
+    /// Reads the samples and somatic calls and keeps what `criteria` count.
+    fn calls(&mut self, criteria: &Criteria) -> Result<Calls, Error> {
+        let samples = self
+            .get(
+                Table::Samples,
+                &["sample_id", "case_id", "mutation_profiled"],
+            )?
+            .clone();
+        let sample = strings(&samples, Table::Samples, "sample_id")?;
+        let case = strings(&samples, Table::Samples, "case_id")?;
+        let profiled_flag = samples
+            .column("mutation_profiled")
+            .and_then(|c| c.bool().cloned())
+            .map_err(|source| Error::Table {
+                table: "samples",
+                source,
+            })?;
+        let mut calls = Calls::default();
+        let mut sample_case: HashMap<&str, &str> = HashMap::new();
+        let mut per_sample: HashMap<&str, usize> = HashMap::new();
+        for i in 0..samples.height() {
+            let (Some(s), Some(c)) = (sample.get(i), case.get(i)) else {
+                continue;
+            };
+            sample_case.insert(s, c);
+            if profiled_flag.get(i).unwrap_or(false) {
+                calls.profiled.insert(c.to_owned());
+                per_sample.insert(s, 0);
+            }
+        }
+        let df = self.get(
+            Table::SomaticVariants,
+            &[
+                "tumor_sample_barcode",
+                "hugo_symbol",
+                "variant_classification",
+                "consequence",
+                "vaf",
+            ],
+        )?;
+        let barcode = strings(df, Table::SomaticVariants, "tumor_sample_barcode")?;
+        let gene = strings(df, Table::SomaticVariants, "hugo_symbol")?;
+        let class = strings(df, Table::SomaticVariants, "variant_classification")?;
+        let consequence = strings(df, Table::SomaticVariants, "consequence")?;
+        let vaf = df
+            .column("vaf")
+            .and_then(|c| c.f64())
+            .map_err(|source| Error::Table {
+                table: "somatic_variants",
+                source,
+            })?;
+        for i in 0..df.height() {
+            let (Some(s), Some(g)) = (barcode.get(i), gene.get(i)) else {
+                continue;
+            };
+            let Some(&c) = sample_case.get(s) else {
+                continue;
+            };
+            let class = class.get(i).unwrap_or("");
+            if is_protein_altering(class)
+                && let Some(n) = per_sample.get_mut(s)
+            {
+                *n += 1;
+            }
+            if criteria.counts(class, consequence.get(i).unwrap_or(""), vaf.get(i)) {
+                calls
+                    .by_gene
+                    .entry(g.to_owned())
+                    .or_default()
+                    .insert(c.to_owned());
+            }
+        }
+        for (s, n) in per_sample {
+            calls
+                .tmb
+                .entry(sample_case[s].to_owned())
+                .or_default()
+                .push(n as f64 / CODING_MB);
+        }
+        Ok(calls)
+    }
+}
+
 fn unknown<'a>(
     field: &'static str,
     value: &str,
@@ -562,32 +770,40 @@ fn sample_cases(tables: &mut Tables<'_>) -> Result<HashMap<String, String>, Erro
         .collect())
 }
 
-/// Genes with a somatic or germline call in the lake: the valid gene criteria.
-fn known_genes(tables: &mut Tables<'_>) -> Result<BTreeSet<String>, Error> {
-    let mut genes = BTreeSet::new();
-    for (table, column) in [
-        (Table::SomaticVariants, "hugo_symbol"),
-        (Table::GermlineVariants, "hugo_symbol"),
-    ] {
-        let df = read(tables.lake, table, &[column])?;
-        let unique = df
-            .column(column)
-            .and_then(|c| c.unique())
-            .map_err(|source| Error::Table {
-                table: table.name(),
-                source,
-            })?;
-        let unique = unique.str().map_err(|source| Error::Table {
+/// The distinct values of a string column.
+fn distinct(lake: &Lake, table: Table, column: &str) -> Result<BTreeSet<String>, Error> {
+    let df = read(lake, table, &[column])?;
+    let unique = df
+        .column(column)
+        .and_then(|c| c.unique())
+        .map_err(|source| Error::Table {
             table: table.name(),
             source,
         })?;
-        genes.extend(
-            (0..unique.len())
-                .filter_map(|i| unique.get(i))
-                .map(str::to_owned),
-        );
+    let unique = unique.str().map_err(|source| Error::Table {
+        table: table.name(),
+        source,
+    })?;
+    Ok((0..unique.len())
+        .filter_map(|i| unique.get(i))
+        .map(str::to_owned)
+        .collect())
+}
+
+impl Known {
+    /// The genes (somatic or germline calls) and subtypes present in `lake`.
+    ///
+    /// # Errors
+    ///
+    /// The lake's error.
+    pub fn of(lake: &Lake) -> Result<Known, Error> {
+        let mut genes = distinct(lake, Table::SomaticVariants, "hugo_symbol")?;
+        genes.extend(distinct(lake, Table::GermlineVariants, "hugo_symbol")?);
+        Ok(Known {
+            genes,
+            subtypes: distinct(lake, Table::Diagnoses, "subtype")?,
+        })
     }
-    Ok(genes)
 }
 
 /// Selects the cases of `query` from `lake`.
@@ -601,18 +817,19 @@ pub fn select(lake: &Lake, query: &Query) -> Result<Cohort, Error> {
         lake,
         cache: HashMap::new(),
     };
-    let needs_genes = query
-        .include
-        .iter()
-        .chain(&query.exclude)
-        .any(|c| !c.genes.is_empty() || !c.germline_genes.is_empty());
-    let genes = if needs_genes {
-        known_genes(&mut tables)?
+    let needs_known = query.include.iter().chain(&query.exclude).any(|c| {
+        !c.genes.is_empty()
+            || !c.germline_genes.is_empty()
+            || !c.wild_type_genes.is_empty()
+            || !c.subtypes.is_empty()
+    });
+    let known = if needs_known {
+        Known::of(lake)?
     } else {
-        BTreeSet::new()
+        Known::default()
     };
     for criteria in query.include.iter().chain(&query.exclude) {
-        criteria.check(&genes)?;
+        criteria.check(&known)?;
     }
     // The universe: registered cases whose consent stands.
     let df = tables
@@ -630,7 +847,6 @@ pub fn select(lake: &Lake, query: &Query) -> Result<Cohort, Error> {
         .filter(|&i| !withdrawn.get(i).unwrap_or(false))
         .filter_map(|i| ids.get(i).map(str::to_owned))
         .collect();
-    tables.cache.remove(&Table::Cases);
     let mut selected = if query.include.is_empty() {
         universe.clone()
     } else {

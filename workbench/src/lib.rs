@@ -5,11 +5,15 @@
 //! [`lake`] (tables and their validation), [`cohort`] (case selection), [`vocab`] (controlled vocabularies),
 //! [`synth`] (the synthetic programme), [`import`] (real formats into the lake),
 //! [`display`] (rich notebook output), [`session`] (the data a notebook sees) and
-//! [`survival`] (Kaplan–Meier, log-rank).
+//! [`survival`] (Kaplan–Meier, log-rank), [`analysis`] (frequencies, co-occurrence, TMB,
+//! group comparisons), [`clinical`] (wide and long joins) and [`figures`] (plots).
 //! [`prelude`] is what a notebook cell has in scope.
 
+pub mod analysis;
+pub mod clinical;
 pub mod cohort;
 pub mod display;
+pub mod figures;
 pub mod import;
 pub mod lake;
 pub mod prelude;

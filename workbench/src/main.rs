@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
+use polars::prelude::{AnyValue, BooleanChunked, DataFrame};
 use workbench::import::{self, CbioportalOptions, ClinicalMap, MafOptions};
 use workbench::{Lake, synth};
 
@@ -82,6 +83,34 @@ enum Command {
         /// institution, vital_status, or `gene:SYMBOL` (mutated vs not).
         #[arg(long)]
         by: Option<String>,
+    },
+    /// Mutated cases per gene among a cohort's profiled cases (protein-altering calls).
+    Mutations {
+        #[command(flatten)]
+        select: Select,
+        /// Per group of a field (subtype, stage, cancer_type, sex, …).
+        #[arg(long)]
+        by: Option<String>,
+        /// Show only the most frequently mutated genes (default: all).
+        #[arg(long)]
+        top: Option<usize>,
+        /// Write the frequency bars (ungrouped) as an SVG figure.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Co-occurrence and mutual exclusivity of gene pairs (Fisher's exact test).
+    Interactions {
+        #[command(flatten)]
+        select: Select,
+        /// Genes to test pairwise (comma-separated); default: the --top most mutated.
+        #[arg(long = "genes", id = "pair_genes", value_delimiter = ',')]
+        pair_genes: Vec<String>,
+        /// How many of the most frequently mutated genes to test without --genes.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Write an oncoprint of the genes as an SVG figure.
+        #[arg(long)]
+        oncoprint: Option<PathBuf>,
     },
     /// Manage the Jupyter kernelspec of the workbench kernel.
     Kernel {
@@ -164,6 +193,9 @@ struct Select {
     /// UICC stage group (repeatable); `III` includes IIIA–IIIC.
     #[arg(long = "stage")]
     stages: Vec<String>,
+    /// Subtype as recorded in diagnoses.subtype, e.g. a FAB class (repeatable).
+    #[arg(long = "subtype")]
+    subtypes: Vec<String>,
     /// female or male.
     #[arg(long)]
     sex: Option<String>,
@@ -182,6 +214,29 @@ struct Select {
     /// Count silent and non-coding calls as mutated too.
     #[arg(long)]
     include_silent: bool,
+    /// MAF variant class the gene criterion counts instead of the protein-altering set
+    /// (repeatable).
+    #[arg(long = "variant-class")]
+    variant_classes: Vec<String>,
+    /// SO consequence a counted call must have (repeatable).
+    #[arg(long = "consequence")]
+    consequences: Vec<String>,
+    /// Gene that must be wild type among profiled cases (repeatable).
+    #[arg(long = "wild-type")]
+    wild_type_genes: Vec<String>,
+    /// Only cases with (true) or without (false, profiled only) any counted call.
+    #[arg(long)]
+    mutated: Option<bool>,
+    /// Smallest TMB (protein-altering calls per coding Mb) of a profiled sample.
+    #[arg(long)]
+    min_tmb: Option<f64>,
+    /// Largest TMB of a profiled sample.
+    #[arg(long)]
+    max_tmb: Option<f64>,
+    /// A query file (JSON: {"include": [criteria…], "exclude": [criteria…]}) for
+    /// include/exclude groups; not combined with the criteria flags.
+    #[arg(long)]
+    query: Option<PathBuf>,
     /// Smallest VAF of a counted call.
     #[arg(long)]
     min_vaf: Option<f64>,
@@ -215,10 +270,17 @@ struct Select {
 }
 
 impl Select {
-    fn query(&self) -> workbench::cohort::Query {
+    fn query(&self) -> Result<workbench::cohort::Query> {
         let criteria = workbench::cohort::Criteria {
             cancer_types: self.cancer_types.clone(),
             stages: self.stages.clone(),
+            subtypes: self.subtypes.clone(),
+            variant_classes: self.variant_classes.clone(),
+            consequences: self.consequences.clone(),
+            wild_type_genes: self.wild_type_genes.clone(),
+            mutated: self.mutated,
+            min_tmb: self.min_tmb,
+            max_tmb: self.max_tmb,
             sex: self.sex.clone(),
             min_age: self.min_age,
             max_age: self.max_age,
@@ -236,10 +298,29 @@ impl Select {
             eligible: self.eligible,
             ..Default::default()
         };
-        workbench::cohort::Query {
+        if let Some(path) = &self.query {
+            if criteria != workbench::cohort::Criteria::default() {
+                bail!(
+                    "--query {} and criteria flags cannot be combined: put the criteria in the file",
+                    path.display()
+                );
+            }
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the query file {}", path.display()))?;
+            return serde_json::from_str(&text)
+                .with_context(|| format!("query file {}: not a cohort query", path.display()));
+        }
+        Ok(workbench::cohort::Query {
             include: vec![criteria],
             exclude: Vec::new(),
-        }
+        })
+    }
+
+    fn cohort(&self) -> Result<(Lake, workbench::cohort::Cohort)> {
+        let lake = Lake::open(&self.lake)?;
+        let cohort =
+            workbench::cohort::select(&lake, &self.query()?).context("selecting the cohort")?;
+        Ok((lake, cohort))
     }
 }
 
@@ -412,9 +493,7 @@ fn run(cli: Cli) -> Result<()> {
             save,
             save_dir,
         } => {
-            let lake = Lake::open(&select.lake)?;
-            let mut cohort = workbench::cohort::select(&lake, &select.query())
-                .context("selecting the cohort")?;
+            let (_, mut cohort) = select.cohort()?;
             if let Some(name) = save {
                 let dir = save_dir.unwrap_or_else(|| select.lake.clone());
                 let path = cohort.save(&dir, &name)?;
@@ -436,9 +515,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Survival { select, by } => {
-            let lake = Lake::open(&select.lake)?;
-            let cohort = workbench::cohort::select(&lake, &select.query())
-                .context("selecting the cohort")?;
+            let (lake, cohort) = select.cohort()?;
             let survival = workbench::survival::of_cohort(&lake, &cohort, by.as_deref())
                 .context("estimating survival")?;
             if select.json {
@@ -447,6 +524,58 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", survival.table().text);
             }
             Ok(())
+        }
+        Command::Mutations {
+            select,
+            by,
+            top,
+            svg,
+        } => {
+            let (lake, cohort) = select.cohort()?;
+            let mut df = workbench::analysis::mutation_frequency(&lake, &cohort, by.as_deref())
+                .context("counting mutated cases")?;
+            if let Some(path) = &svg {
+                let ungrouped = if by.is_some() {
+                    workbench::analysis::mutation_frequency(&lake, &cohort, None)?
+                } else {
+                    df.clone()
+                };
+                workbench::figures::mutation_frequency(&ungrouped, top.unwrap_or(20))?
+                    .save(path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            if let Some(top) = top {
+                let keep = workbench::analysis::top_genes(&lake, &cohort, top)?;
+                let genes = df.column("gene")?.str()?.clone();
+                let mask: BooleanChunked = (0..genes.len())
+                    .map(|i| Some(genes.get(i).is_some_and(|g| keep.iter().any(|k| k == g))))
+                    .collect();
+                df = df.filter(&mask)?;
+            }
+            print_frame(&df, select.json)
+        }
+        Command::Interactions {
+            select,
+            pair_genes: genes,
+            top,
+            oncoprint,
+        } => {
+            let (lake, cohort) = select.cohort()?;
+            let genes = if genes.is_empty() {
+                workbench::analysis::top_genes(&lake, &cohort, top)?
+            } else {
+                genes
+            };
+            if let Some(path) = &oncoprint {
+                workbench::figures::oncoprint(&lake, &cohort, &genes)?
+                    .save(path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            let df = workbench::analysis::co_occurrence(&lake, &cohort, &genes)
+                .context("testing gene pairs")?;
+            print_frame(&df, select.json)
         }
         Command::Lake {
             action: LakeAction::Describe { dir, json },
@@ -468,6 +597,39 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints a result frame: JSON rows (`--json`) or polars' table.
+fn print_frame(df: &DataFrame, json: bool) -> Result<()> {
+    if json {
+        let mut rows = Vec::with_capacity(df.height());
+        for i in 0..df.height() {
+            let mut row = serde_json::Map::new();
+            for column in df.columns() {
+                let value = column.get(i)?;
+                let json = match value {
+                    AnyValue::Null => serde_json::Value::Null,
+                    AnyValue::Boolean(b) => b.into(),
+                    AnyValue::String(s) => s.into(),
+                    AnyValue::StringOwned(s) => s.as_str().into(),
+                    AnyValue::UInt32(v) => v.into(),
+                    AnyValue::UInt64(v) => v.into(),
+                    AnyValue::Int32(v) => v.into(),
+                    AnyValue::Int64(v) => v.into(),
+                    // JSON has no infinity: an infinite odds ratio is written as null.
+                    AnyValue::Float64(v) => serde_json::Number::from_f64(v)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                    other => other.to_string().into(),
+                };
+                row.insert(column.name().to_string(), json);
+            }
+            rows.push(serde_json::Value::Object(row));
+        }
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("{df}");
+    }
+    Ok(())
 }
 
 /// The workbench checkout: the one we are run from, else the one holding our binary.

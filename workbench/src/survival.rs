@@ -748,11 +748,9 @@ pub fn from_frame(
 /// Why survival of a cohort cannot be estimated.
 #[derive(Debug, thiserror::Error)]
 pub enum CohortError {
-    /// The grouping field is not one we know.
-    #[error(
-        "cannot group by {0:?}: use stage, cancer_type, sex, institution, vital_status or gene:SYMBOL"
-    )]
-    UnknownGrouping(String),
+    /// The grouping failed (an unknown field, say).
+    #[error(transparent)]
+    Grouping(#[from] crate::analysis::Error),
     /// The lake could not be read.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
@@ -768,7 +766,7 @@ pub enum CohortError {
 ///
 /// # Errors
 ///
-/// [`CohortError::UnknownGrouping`] for an unknown field, or the lake's error.
+/// [`CohortError::Grouping`] for an unknown field, or the lake's error.
 pub fn of_cohort(
     lake: &crate::lake::Lake,
     cohort: &crate::cohort::Cohort,
@@ -796,7 +794,7 @@ pub fn of_cohort(
     // The group of each case, from the table that holds the field.
     let labels: Option<std::collections::HashMap<String, String>> = match by {
         None => None,
-        Some(field) => Some(group_labels(lake, cohort, field)?),
+        Some(field) => Some(crate::analysis::labels(lake, cohort, field)?),
     };
     let mut df = course;
     if let Some(labels) = &labels {
@@ -823,77 +821,6 @@ pub fn of_cohort(
         })?;
     }
     Ok(from_frame(&df, labels.as_ref().map(|_| "group"))?)
-}
-
-fn group_labels(
-    lake: &crate::lake::Lake,
-    cohort: &crate::cohort::Cohort,
-    field: &str,
-) -> Result<std::collections::HashMap<String, String>, CohortError> {
-    use crate::lake::Table;
-    let pairs = |table: Table,
-                 column: &str|
-     -> Result<std::collections::HashMap<String, String>, CohortError> {
-        let df = lake.frame(table)?;
-        let get = |name: &str| {
-            df.column(name)
-                .and_then(|c| c.str().cloned())
-                .map_err(|source| FrameError::Column {
-                    column: name.into(),
-                    source,
-                })
-        };
-        let (ids, values) = (get("case_id")?, get(column)?);
-        Ok((0..ids.len())
-            .filter_map(|i| Some((ids.get(i)?.to_owned(), values.get(i)?.to_owned())))
-            .collect())
-    };
-    Ok(match field {
-        "stage" => pairs(Table::Diagnoses, "stage")?
-            .into_iter()
-            .map(|(c, s)| {
-                let group: String = s.chars().take_while(|c| matches!(c, 'I' | 'V')).collect();
-                (c, if group.is_empty() { s } else { group })
-            })
-            .collect(),
-        "cancer_type" => pairs(Table::Diagnoses, "cancer_type")?,
-        "sex" => pairs(Table::Cases, "sex")?,
-        "institution" => pairs(Table::Registrations, "institution")?,
-        "vital_status" => pairs(Table::Course, "vital_status")?,
-        other => match other.strip_prefix("gene:") {
-            Some(gene) => {
-                // Mutated vs wild type among cases profiled for mutations: a case whose
-                // samples were not profiled has no group (it is not "wild type").
-                let mutated = crate::cohort::select(
-                    lake,
-                    &crate::cohort::Query {
-                        include: vec![crate::cohort::Criteria {
-                            genes: vec![gene.to_owned()],
-                            ..Default::default()
-                        }],
-                        exclude: Vec::new(),
-                    },
-                )?;
-                let mutated: std::collections::HashSet<String> =
-                    mutated.cases.into_iter().collect();
-                let profiled = crate::cohort::profiled_cases(lake)?;
-                cohort
-                    .cases
-                    .iter()
-                    .filter(|c| profiled.contains(*c))
-                    .map(|c| {
-                        let label = if mutated.contains(c) {
-                            format!("{gene} mutated")
-                        } else {
-                            format!("{gene} wild type")
-                        };
-                        (c.clone(), label)
-                    })
-                    .collect()
-            }
-            None => return Err(CohortError::UnknownGrouping(other.to_owned())),
-        },
-    })
 }
 
 impl KaplanMeier {
@@ -925,8 +852,10 @@ impl KaplanMeier {
             .collect()
     }
 
-    /// The 95 % confidence interval of the median survival: the first times the upper
-    /// and lower survival bounds reach 0.5 (`None` where a bound never does).
+    /// The 95 % confidence interval of the median survival (Brookmeyer–Crowley as
+    /// lifelines and `survfit` read it off the bands): the lower limit is the first time
+    /// the lower survival bound reaches 0.5, the upper limit the first time the upper
+    /// bound does (`None` where a bound never does).
     pub fn median_interval(&self) -> (Option<f64>, Option<f64>) {
         let bounds = self.confidence_intervals();
         let first = |pick: fn(&(f64, f64)) -> f64| {
@@ -936,7 +865,7 @@ impl KaplanMeier {
                 .find(|(_, b)| pick(b) <= 0.5)
                 .map(|(s, _)| s.time)
         };
-        (first(|b| b.1), first(|b| b.0))
+        (first(|b| b.0), first(|b| b.1))
     }
 }
 

@@ -1,0 +1,309 @@
+//! Clinical joins: case → specimen → sample → variant, in wide and long form (R30, R33).
+//!
+//! Cardinalities are those of the lake: a case has one registration, one diagnosis of
+//! the registered cancer and one course row, and any number of specimens, samples and
+//! calls. The **wide** form has exactly one row per cohort case (samples and calls are
+//! summarised in counts, so a patient with two tumour samples is not counted twice); the
+//! **long** form has one row per case × sample × call, keeping cases without samples and
+//! samples without calls as rows with nulls so that nothing disappears in a join.
+//! Missing values stay null: a case without a recorded stage is not "stage unknown" text.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use polars::prelude::*;
+
+use crate::analysis::{Error, Read, frame, protein_altering, samples};
+use crate::cohort::{CODING_MB, Cohort};
+use crate::lake::{Lake, Table};
+
+/// Per case, the first value of `column` in `table` (the registered diagnosis when a
+/// case has several rows).
+fn first_by_case(lake: &Lake, table: Table, columns: &[&str]) -> Result<Firsts, Error> {
+    let t = Read::new(lake, table)?;
+    let ids = t.str("case_id")?;
+    let values = columns
+        .iter()
+        .map(|c| t.str(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out: HashMap<String, Vec<Option<String>>> = HashMap::new();
+    for i in 0..t.height() {
+        let Some(id) = ids.get(i) else { continue };
+        out.entry(id.to_owned())
+            .or_insert_with(|| values.iter().map(|v| v.get(i).map(str::to_owned)).collect());
+    }
+    Ok(Firsts(out))
+}
+
+struct Firsts(HashMap<String, Vec<Option<String>>>);
+
+impl Firsts {
+    fn get(&self, case: &str, index: usize) -> Option<&str> {
+        self.0.get(case).and_then(|v| v[index].as_deref())
+    }
+}
+
+/// One row per cohort case: registration, demographics, diagnosis, outcome, therapy and
+/// a summary of the samples and calls.
+///
+/// Columns: `case_id`, `institution`, `cancer_type`, `subtype`, `stage`, `sex`,
+/// `age_at_diagnosis`, `vital_status`, `os_days` (days to death, else to last follow-up),
+/// `os_event` (death), `best_overall_response`, `lines_of_therapy`,
+/// `grade3_adverse_event`, `samples`, `tumour_samples`, `mutation_profiled`,
+/// `protein_altering` (calls over all the case's samples) and `tmb` (the highest of its
+/// profiled samples; null when none was profiled).
+///
+/// # Errors
+///
+/// The lake's error, naming the table and column.
+pub fn wide(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
+    let registration = first_by_case(lake, Table::Registrations, &["institution"])?;
+    let diagnosis = first_by_case(lake, Table::Diagnoses, &["cancer_type", "subtype", "stage"])?;
+    let case = first_by_case(lake, Table::Cases, &["sex", "age_at_diagnosis"])?;
+    let course = first_by_case(
+        lake,
+        Table::Course,
+        &[
+            "vital_status",
+            "days_to_death",
+            "days_to_last_follow_up",
+            "best_overall_response",
+        ],
+    )?;
+    let treatments = Read::new(lake, Table::Treatments)?;
+    let (t_ids, t_line) = (treatments.str("case_id")?, treatments.f64("line")?);
+    let mut lines: HashMap<&str, f64> = HashMap::new();
+    for i in 0..treatments.height() {
+        if let (Some(c), Some(l)) = (t_ids.get(i), t_line.get(i)) {
+            let e = lines.entry(c).or_insert(l);
+            *e = e.max(l);
+        }
+    }
+    let events = Read::new(lake, Table::AdverseEvents)?;
+    let (e_ids, e_grade) = (events.str("case_id")?, events.f64("grade")?);
+    let severe: HashSet<&str> = (0..events.height())
+        .filter(|&i| e_grade.get(i).is_some_and(|g| g >= 3.0))
+        .filter_map(|i| e_ids.get(i))
+        .collect();
+    let sample_table = Read::new(lake, Table::Samples)?;
+    let (s_case, s_type) = (
+        sample_table.str("case_id")?,
+        sample_table.str("sample_type")?,
+    );
+    let mut sample_counts: HashMap<&str, (u32, u32)> = HashMap::new();
+    for i in 0..sample_table.height() {
+        if let Some(c) = s_case.get(i) {
+            let e = sample_counts.entry(c).or_default();
+            e.0 += 1;
+            e.1 += u32::from(s_type.get(i).is_some_and(is_tumour));
+        }
+    }
+    let samples = samples(lake)?;
+    let members: HashSet<&str> = cohort.cases.iter().map(String::as_str).collect();
+    let calls = protein_altering(lake, &samples, Some(&members))?;
+    let mut per_sample: HashMap<&str, u32> = HashMap::new();
+    let mut per_case: HashMap<&str, u32> = HashMap::new();
+    for call in &calls {
+        *per_sample.entry(call.sample.as_str()).or_default() += 1;
+        *per_case.entry(call.case.as_str()).or_default() += 1;
+    }
+    let mut tmb: HashMap<&str, f64> = HashMap::new();
+    for s in &samples.profiled_samples {
+        let c = samples.case_of[s].as_str();
+        let value = f64::from(per_sample.get(s.as_str()).copied().unwrap_or(0)) / CODING_MB;
+        let e = tmb.entry(c).or_insert(value);
+        *e = e.max(value);
+    }
+
+    let ids: Vec<&str> = cohort.cases.iter().map(String::as_str).collect();
+    fn text<'a>(ids: &[&str], f: &'a Firsts, i: usize) -> Vec<Option<&'a str>> {
+        ids.iter().map(|c| f.get(c, i)).collect()
+    }
+    fn number(ids: &[&str], f: &Firsts, i: usize) -> Vec<Option<i32>> {
+        ids.iter()
+            .map(|c| {
+                f.get(c, i)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .map(|v| v as i32)
+            })
+            .collect()
+    }
+    let dead: Vec<Option<bool>> = ids
+        .iter()
+        .map(|c| course.get(c, 0).map(|s| s == "dead"))
+        .collect();
+    let os_days: Vec<Option<i32>> = ids
+        .iter()
+        .zip(
+            number(&ids, &course, 1)
+                .into_iter()
+                .zip(number(&ids, &course, 2)),
+        )
+        .zip(&dead)
+        .map(|((_, (death, follow_up)), dead)| match dead {
+            Some(true) => death,
+            Some(false) => follow_up,
+            None => None,
+        })
+        .collect();
+    Ok(frame(vec![
+        Column::new("case_id".into(), ids.clone()),
+        Column::new("institution".into(), text(&ids, &registration, 0)),
+        Column::new("cancer_type".into(), text(&ids, &diagnosis, 0)),
+        Column::new("subtype".into(), text(&ids, &diagnosis, 1)),
+        Column::new("stage".into(), text(&ids, &diagnosis, 2)),
+        Column::new("sex".into(), text(&ids, &case, 0)),
+        Column::new("age_at_diagnosis".into(), number(&ids, &case, 1)),
+        Column::new("vital_status".into(), text(&ids, &course, 0)),
+        Column::new("os_days".into(), os_days),
+        Column::new("os_event".into(), dead),
+        Column::new("best_overall_response".into(), text(&ids, &course, 3)),
+        Column::new(
+            "lines_of_therapy".into(),
+            ids.iter()
+                .map(|c| lines.get(c).map(|l| *l as i32))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "grade3_adverse_event".into(),
+            ids.iter().map(|c| severe.contains(c)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "samples".into(),
+            ids.iter()
+                .map(|c| sample_counts.get(c).map_or(0, |n| n.0))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "tumour_samples".into(),
+            ids.iter()
+                .map(|c| sample_counts.get(c).map_or(0, |n| n.1))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "mutation_profiled".into(),
+            ids.iter()
+                .map(|c| samples.profiled.contains(*c))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "protein_altering".into(),
+            ids.iter()
+                .map(|c| {
+                    samples
+                        .profiled
+                        .contains(*c)
+                        .then(|| per_case.get(c).copied().unwrap_or(0))
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "tmb".into(),
+            ids.iter().map(|c| tmb.get(c).copied()).collect::<Vec<_>>(),
+        ),
+    ]))
+}
+
+/// Whether a sample type is a tumour (GDC `Primary Tumor`, `Metastatic`, cBioPortal
+/// `Primary`…) rather than a normal or blood-derived normal.
+fn is_tumour(sample_type: &str) -> bool {
+    !sample_type.to_ascii_lowercase().contains("normal")
+}
+
+/// One row per cohort case × sample × somatic call (all classes, not only
+/// protein-altering ones: filter on `variant_classification` as needed).
+///
+/// Columns: `case_id`, `cancer_type`, `stage`, `sample_id` (null for a case without a
+/// sample), `sample_type`, `mutation_profiled`, `hugo_symbol`, `variant_classification`,
+/// `hgvsp_short`, `vaf` (variant columns null for a sample without calls).
+///
+/// # Errors
+///
+/// The lake's error, naming the table and column.
+pub fn long(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
+    let diagnosis = first_by_case(lake, Table::Diagnoses, &["cancer_type", "stage"])?;
+    let members: HashSet<&str> = cohort.cases.iter().map(String::as_str).collect();
+    let sample_table = Read::new(lake, Table::Samples)?;
+    let (s_id, s_case, s_type, s_profiled) = (
+        sample_table.str("sample_id")?,
+        sample_table.str("case_id")?,
+        sample_table.str("sample_type")?,
+        sample_table.bool("mutation_profiled")?,
+    );
+    // Case → its samples, in the lake's order.
+    let mut by_case: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for i in 0..sample_table.height() {
+        if let Some(c) = s_case.get(i).filter(|c| members.contains(c)) {
+            by_case.entry(c).or_default().push(i);
+        }
+    }
+    let variants = Read::new(lake, Table::SomaticVariants)?;
+    let (v_sample, v_gene, v_class, v_protein, v_vaf) = (
+        variants.str("tumor_sample_barcode")?,
+        variants.str("hugo_symbol")?,
+        variants.str("variant_classification")?,
+        variants.str("hgvsp_short")?,
+        variants.f64("vaf")?,
+    );
+    let mut by_sample: HashMap<&str, Vec<usize>> = HashMap::new();
+    for i in 0..variants.height() {
+        if let Some(s) = v_sample.get(i) {
+            by_sample.entry(s).or_default().push(i);
+        }
+    }
+    #[derive(Default)]
+    struct Rows<'a> {
+        case: Vec<&'a str>,
+        cancer: Vec<Option<&'a str>>,
+        stage: Vec<Option<&'a str>>,
+        sample: Vec<Option<&'a str>>,
+        sample_type: Vec<Option<&'a str>>,
+        profiled: Vec<Option<bool>>,
+        gene: Vec<Option<&'a str>>,
+        class: Vec<Option<&'a str>>,
+        protein: Vec<Option<&'a str>>,
+        vaf: Vec<Option<f64>>,
+    }
+    let mut rows = Rows::default();
+    for case in &cohort.cases {
+        let samples = by_case.get(case.as_str()).map_or(&[][..], Vec::as_slice);
+        let mut push = |sample: Option<usize>, variant: Option<usize>| {
+            rows.case.push(case);
+            rows.cancer.push(diagnosis.get(case, 0));
+            rows.stage.push(diagnosis.get(case, 1));
+            rows.sample.push(sample.and_then(|i| s_id.get(i)));
+            rows.sample_type.push(sample.and_then(|i| s_type.get(i)));
+            rows.profiled.push(sample.and_then(|i| s_profiled.get(i)));
+            rows.gene.push(variant.and_then(|v| v_gene.get(v)));
+            rows.class.push(variant.and_then(|v| v_class.get(v)));
+            rows.protein.push(variant.and_then(|v| v_protein.get(v)));
+            rows.vaf.push(variant.and_then(|v| v_vaf.get(v)));
+        };
+        if samples.is_empty() {
+            push(None, None);
+        }
+        for &s in samples {
+            let calls = s_id
+                .get(s)
+                .and_then(|id| by_sample.get(id))
+                .map_or(&[][..], Vec::as_slice);
+            if calls.is_empty() {
+                push(Some(s), None);
+            }
+            for &v in calls {
+                push(Some(s), Some(v));
+            }
+        }
+    }
+    Ok(frame(vec![
+        Column::new("case_id".into(), rows.case),
+        Column::new("cancer_type".into(), rows.cancer),
+        Column::new("stage".into(), rows.stage),
+        Column::new("sample_id".into(), rows.sample),
+        Column::new("sample_type".into(), rows.sample_type),
+        Column::new("mutation_profiled".into(), rows.profiled),
+        Column::new("hugo_symbol".into(), rows.gene),
+        Column::new("variant_classification".into(), rows.class),
+        Column::new("hgvsp_short".into(), rows.protein),
+        Column::new("vaf".into(), rows.vaf),
+    ]))
+}
