@@ -307,3 +307,132 @@ pub fn long(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
         Column::new("vaf".into(), rows.vaf),
     ]))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::cohort::{Query, select};
+    use crate::synth;
+    use crate::vocab::is_protein_altering;
+
+    /// A synthetic lake and its dataset: the records are the independent truth.
+    fn lake() -> (tempfile::TempDir, Lake, crate::Dataset) {
+        let dataset = synth::generate(&synth::Config::new(300, 4));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lake = Lake::create(dir.path(), &dataset).expect("lake");
+        (dir, lake, dataset)
+    }
+
+    fn counts<'a>(keys: impl Iterator<Item = &'a str>) -> HashMap<&'a str, u32> {
+        let mut out = HashMap::new();
+        for k in keys {
+            *out.entry(k).or_default() += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn wide_has_one_row_per_case_with_sample_and_call_counts() {
+        let (_dir, lake, d) = lake();
+        let cohort = select(&lake, &Query::default()).expect("cohort");
+        let wide = wide(&lake, &cohort).expect("wide");
+        assert_eq!(wide.height(), cohort.len());
+        let ids = wide
+            .column("case_id")
+            .expect("ids")
+            .str()
+            .expect("str")
+            .clone();
+        let unique: HashSet<&str> = (0..ids.len()).filter_map(|i| ids.get(i)).collect();
+        assert_eq!(unique.len(), cohort.len(), "no case twice");
+
+        let samples_per_case = counts(d.samples.iter().map(|s| s.case_id.as_str()));
+        let case_of: HashMap<&str, &str> = d
+            .samples
+            .iter()
+            .map(|s| (s.sample_id.as_str(), s.case_id.as_str()))
+            .collect();
+        let calls_per_case = counts(
+            d.somatic_variants
+                .iter()
+                .filter(|v| is_protein_altering(&v.variant_classification))
+                .filter_map(|v| case_of.get(v.tumor_sample_barcode.as_str()).copied()),
+        );
+        let profiled: HashSet<&str> = d
+            .samples
+            .iter()
+            .filter(|s| s.mutation_profiled == Some(true))
+            .map(|s| s.case_id.as_str())
+            .collect();
+        let samples = wide
+            .column("samples")
+            .expect("samples")
+            .u32()
+            .expect("u32")
+            .clone();
+        let calls = wide
+            .column("protein_altering")
+            .expect("calls")
+            .u32()
+            .expect("u32")
+            .clone();
+        let mut multi_sample = 0;
+        for i in 0..wide.height() {
+            let case = ids.get(i).expect("id");
+            let expected = samples_per_case.get(case).copied().unwrap_or(0);
+            assert_eq!(samples.get(i), Some(expected), "{case}");
+            multi_sample += usize::from(expected > 1);
+            if profiled.contains(case) {
+                assert_eq!(
+                    calls.get(i),
+                    Some(calls_per_case.get(case).copied().unwrap_or(0)),
+                    "{case}"
+                );
+            } else {
+                assert_eq!(calls.get(i), None, "{case}: unprofiled is null, not 0");
+            }
+        }
+        assert!(
+            multi_sample > 0,
+            "the synthetic lake has multi-sample cases"
+        );
+    }
+
+    #[test]
+    fn long_keeps_every_case_sample_and_call() {
+        let (_dir, lake, d) = lake();
+        let cohort = select(&lake, &Query::default()).expect("cohort");
+        let long = long(&lake, &cohort).expect("long");
+        let members: HashSet<&str> = cohort.cases.iter().map(String::as_str).collect();
+        let calls_per_sample = counts(
+            d.somatic_variants
+                .iter()
+                .map(|v| v.tumor_sample_barcode.as_str()),
+        );
+        // A case contributes max(1, Σ over its samples of max(1, calls)) rows.
+        let mut expected_rows = 0usize;
+        let mut expected_calls = 0usize;
+        for case in &members {
+            let samples: Vec<&str> = d
+                .samples
+                .iter()
+                .filter(|s| s.case_id == *case)
+                .map(|s| s.sample_id.as_str())
+                .collect();
+            let rows: usize = samples
+                .iter()
+                .map(|s| calls_per_sample.get(s).map_or(1, |n| *n as usize))
+                .sum();
+            expected_rows += rows.max(1);
+            expected_calls += samples
+                .iter()
+                .map(|s| calls_per_sample.get(s).map_or(0, |n| *n as usize))
+                .sum::<usize>();
+        }
+        assert_eq!(long.height(), expected_rows);
+        let genes = long.column("hugo_symbol").expect("genes");
+        assert_eq!(genes.len() - genes.null_count(), expected_calls);
+    }
+}

@@ -354,7 +354,14 @@ mod tests {
                 ("IV".into(), 10.0, "10 (50.0 %)".into()),
             ],
         );
-        for needle in ["Cases by stage", ">I<", ">IV<", "10 (50.0 %)", ">cases<"] {
+        // plotters writes each text element's content on a line of its own.
+        for needle in [
+            "Cases by stage",
+            "\nI\n",
+            "\nIV\n",
+            "10 (50.0 %)",
+            "\ncases\n",
+        ] {
             assert!(svg.svg.contains(needle), "{needle} missing");
         }
         assert!(svg.text.contains("IV: 10 (50.0 %)"));
