@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use crate::cohort::{self, CODING_MB, Cohort};
+use crate::hash::{FastMap, FastSet, strs};
 use crate::lake::{self, Lake, Table};
 use crate::vocab::is_protein_altering;
 
@@ -62,10 +63,11 @@ pub(crate) struct Read {
 }
 
 impl Read {
-    pub(crate) fn new(lake: &Lake, table: Table) -> Result<Read, Error> {
+    /// Reads `columns` of `table` (only those).
+    pub(crate) fn new(lake: &Lake, table: Table, columns: &[&str]) -> Result<Read, Error> {
         Ok(Read {
             table,
-            df: lake.frame(table)?,
+            df: lake.columns(table, columns)?,
         })
     }
 
@@ -119,22 +121,28 @@ pub(crate) fn frame(columns: Vec<Column>) -> DataFrame {
 /// Samples: which case each belongs to and which were profiled for mutations.
 pub(crate) struct Samples {
     /// Sample id → case id.
-    pub(crate) case_of: HashMap<String, String>,
+    pub(crate) case_of: FastMap<String, String>,
     /// Cases with at least one profiled sample.
     pub(crate) profiled: BTreeSet<String>,
     /// Profiled sample ids.
     pub(crate) profiled_samples: BTreeSet<String>,
 }
 
-pub(crate) fn samples(lake: &Lake) -> Result<Samples, Error> {
-    let t = Read::new(lake, Table::Samples)?;
+/// The samples of the cohort's cases (`members`): only those are kept, so the maps stay
+/// small and later lookups for other samples miss at once.
+pub(crate) fn samples(lake: &Lake, members: &FastSet<&str>) -> Result<Samples, Error> {
+    let t = Read::new(
+        lake,
+        Table::Samples,
+        &["sample_id", "case_id", "mutation_profiled"],
+    )?;
     let (sample, case, flag) = (
         t.str("sample_id")?,
         t.str("case_id")?,
         t.bool("mutation_profiled")?,
     );
     let mut out = Samples {
-        case_of: HashMap::new(),
+        case_of: FastMap::default(),
         profiled: BTreeSet::new(),
         profiled_samples: BTreeSet::new(),
     };
@@ -142,6 +150,9 @@ pub(crate) fn samples(lake: &Lake) -> Result<Samples, Error> {
         let (Some(s), Some(c)) = (sample.get(i), case.get(i)) else {
             continue;
         };
+        if !members.contains(c) {
+            continue;
+        }
         out.case_of.insert(s.to_owned(), c.to_owned());
         if flag.get(i).unwrap_or(false) {
             out.profiled.insert(c.to_owned());
@@ -159,21 +170,25 @@ pub(crate) struct Call {
     pub(crate) class: String,
 }
 
-/// The protein-altering calls of `members` (all cases when `None`).
-pub(crate) fn protein_altering(
-    lake: &Lake,
-    samples: &Samples,
-    members: Option<&HashSet<&str>>,
-) -> Result<Vec<Call>, Error> {
-    let t = Read::new(lake, Table::SomaticVariants)?;
+/// The protein-altering calls of the cohort's `samples`.
+pub(crate) fn protein_altering(lake: &Lake, samples: &Samples) -> Result<Vec<Call>, Error> {
+    let t = Read::new(
+        lake,
+        Table::SomaticVariants,
+        &[
+            "tumor_sample_barcode",
+            "hugo_symbol",
+            "variant_classification",
+        ],
+    )?;
     let (sample, gene, class) = (
         t.str("tumor_sample_barcode")?,
         t.str("hugo_symbol")?,
         t.str("variant_classification")?,
     );
     let mut out = Vec::new();
-    for i in 0..t.height() {
-        let (Some(s), Some(g), Some(c)) = (sample.get(i), gene.get(i), class.get(i)) else {
+    for ((s, g), c) in strs(&sample).zip(strs(&gene)).zip(strs(&class)) {
+        let (Some(s), Some(g), Some(c)) = (s, g, c) else {
             continue;
         };
         if !is_protein_altering(c) {
@@ -182,9 +197,6 @@ pub(crate) fn protein_altering(
         let Some(case) = samples.case_of.get(s) else {
             continue;
         };
-        if members.is_some_and(|m| !m.contains(case.as_str())) {
-            continue;
-        }
         out.push(Call {
             case: case.clone(),
             sample: s.to_owned(),
@@ -195,7 +207,7 @@ pub(crate) fn protein_altering(
     Ok(out)
 }
 
-fn members(cohort: &Cohort) -> HashSet<&str> {
+pub(crate) fn members(cohort: &Cohort) -> FastSet<&str> {
     cohort.cases.iter().map(String::as_str).collect()
 }
 
@@ -208,7 +220,7 @@ fn members(cohort: &Cohort) -> HashSet<&str> {
 /// [`Error::UnknownField`] for a field we do not know, or the lake's error.
 pub fn labels(lake: &Lake, cohort: &Cohort, field: &str) -> Result<HashMap<String, String>, Error> {
     let pairs = |table: Table, column: &str| -> Result<HashMap<String, String>, Error> {
-        let t = Read::new(lake, table)?;
+        let t = Read::new(lake, table, &["case_id", column])?;
         let (ids, values) = (t.str("case_id")?, t.str(column)?);
         Ok((0..t.height())
             .filter_map(|i| Some((ids.get(i)?.to_owned(), values.get(i)?.to_owned())))
@@ -314,9 +326,9 @@ pub fn mutation_frequency(
     cohort: &Cohort,
     by: Option<&str>,
 ) -> Result<DataFrame, Error> {
-    let samples = samples(lake)?;
     let members = members(cohort);
-    let calls = protein_altering(lake, &samples, Some(&members))?;
+    let samples = samples(lake, &members)?;
+    let calls = protein_altering(lake, &samples)?;
     let mut by_gene: HashMap<&str, HashSet<&str>> = HashMap::new();
     for call in &calls {
         by_gene
@@ -412,9 +424,9 @@ pub fn co_occurrence(lake: &Lake, cohort: &Cohort, genes: &[String]) -> Result<D
             genes.len()
         )));
     }
-    let samples = samples(lake)?;
     let members = members(cohort);
-    let calls = protein_altering(lake, &samples, Some(&members))?;
+    let samples = samples(lake, &members)?;
+    let calls = protein_altering(lake, &samples)?;
     let profiled: Vec<&str> = cohort
         .cases
         .iter()
@@ -562,9 +574,9 @@ pub fn fisher_exact(table: [u64; 4]) -> Fisher {
 ///
 /// The lake's error.
 pub fn tmb(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
-    let samples = samples(lake)?;
     let members = members(cohort);
-    let calls = protein_altering(lake, &samples, Some(&members))?;
+    let samples = samples(lake, &members)?;
+    let calls = protein_altering(lake, &samples)?;
     let mut per_sample: BTreeMap<&str, u32> = samples
         .profiled_samples
         .iter()
@@ -617,13 +629,22 @@ pub fn tmb(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
 /// As [`labels`], or the lake's error.
 pub fn compare_groups(lake: &Lake, cohort: &Cohort, by: &str) -> Result<DataFrame, Error> {
     let labels = labels(lake, cohort, by)?;
-    let cases = Read::new(lake, Table::Cases)?;
+    let cases = Read::new(lake, Table::Cases, &["case_id", "sex", "age_at_diagnosis"])?;
     let (ids, sex, age) = (
         cases.str("case_id")?,
         cases.str("sex")?,
         cases.f64("age_at_diagnosis")?,
     );
-    let course = Read::new(lake, Table::Course)?;
+    let course = Read::new(
+        lake,
+        Table::Course,
+        &[
+            "case_id",
+            "vital_status",
+            "days_to_death",
+            "days_to_last_follow_up",
+        ],
+    )?;
     let (course_ids, status, death, follow_up) = (
         course.str("case_id")?,
         course.str("vital_status")?,

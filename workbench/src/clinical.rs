@@ -18,8 +18,15 @@ use crate::lake::{Lake, Table};
 
 /// Per case, the first value of `column` in `table` (the registered diagnosis when a
 /// case has several rows).
-fn first_by_case(lake: &Lake, table: Table, columns: &[&str]) -> Result<Firsts, Error> {
-    let t = Read::new(lake, table)?;
+fn first_by_case(
+    lake: &Lake,
+    table: Table,
+    columns: &[&str],
+    members: &crate::hash::FastSet<&str>,
+) -> Result<Firsts, Error> {
+    let mut wanted = vec!["case_id"];
+    wanted.extend_from_slice(columns);
+    let t = Read::new(lake, table, &wanted)?;
     let ids = t.str("case_id")?;
     let values = columns
         .iter()
@@ -27,7 +34,9 @@ fn first_by_case(lake: &Lake, table: Table, columns: &[&str]) -> Result<Firsts, 
         .collect::<Result<Vec<_>, _>>()?;
     let mut out: HashMap<String, Vec<Option<String>>> = HashMap::new();
     for i in 0..t.height() {
-        let Some(id) = ids.get(i) else { continue };
+        let Some(id) = ids.get(i).filter(|id| members.contains(id)) else {
+            continue;
+        };
         out.entry(id.to_owned())
             .or_insert_with(|| values.iter().map(|v| v.get(i).map(str::to_owned)).collect());
     }
@@ -56,9 +65,15 @@ impl Firsts {
 ///
 /// The lake's error, naming the table and column.
 pub fn wide(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
-    let registration = first_by_case(lake, Table::Registrations, &["institution"])?;
-    let diagnosis = first_by_case(lake, Table::Diagnoses, &["cancer_type", "subtype", "stage"])?;
-    let case = first_by_case(lake, Table::Cases, &["sex", "age_at_diagnosis"])?;
+    let members = crate::analysis::members(cohort);
+    let registration = first_by_case(lake, Table::Registrations, &["institution"], &members)?;
+    let diagnosis = first_by_case(
+        lake,
+        Table::Diagnoses,
+        &["cancer_type", "subtype", "stage"],
+        &members,
+    )?;
+    let case = first_by_case(lake, Table::Cases, &["sex", "age_at_diagnosis"], &members)?;
     let course = first_by_case(
         lake,
         Table::Course,
@@ -68,8 +83,9 @@ pub fn wide(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
             "days_to_last_follow_up",
             "best_overall_response",
         ],
+        &members,
     )?;
-    let treatments = Read::new(lake, Table::Treatments)?;
+    let treatments = Read::new(lake, Table::Treatments, &["case_id", "line"])?;
     let (t_ids, t_line) = (treatments.str("case_id")?, treatments.f64("line")?);
     let mut lines: HashMap<&str, f64> = HashMap::new();
     for i in 0..treatments.height() {
@@ -78,13 +94,13 @@ pub fn wide(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
             *e = e.max(l);
         }
     }
-    let events = Read::new(lake, Table::AdverseEvents)?;
+    let events = Read::new(lake, Table::AdverseEvents, &["case_id", "grade"])?;
     let (e_ids, e_grade) = (events.str("case_id")?, events.f64("grade")?);
     let severe: HashSet<&str> = (0..events.height())
         .filter(|&i| e_grade.get(i).is_some_and(|g| g >= 3.0))
         .filter_map(|i| e_ids.get(i))
         .collect();
-    let sample_table = Read::new(lake, Table::Samples)?;
+    let sample_table = Read::new(lake, Table::Samples, &["case_id", "sample_type"])?;
     let (s_case, s_type) = (
         sample_table.str("case_id")?,
         sample_table.str("sample_type")?,
@@ -97,9 +113,8 @@ pub fn wide(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
             e.1 += u32::from(s_type.get(i).is_some_and(is_tumour));
         }
     }
-    let samples = samples(lake)?;
-    let members: HashSet<&str> = cohort.cases.iter().map(String::as_str).collect();
-    let calls = protein_altering(lake, &samples, Some(&members))?;
+    let samples = samples(lake, &members)?;
+    let calls = protein_altering(lake, &samples)?;
     let mut per_sample: HashMap<&str, u32> = HashMap::new();
     let mut per_case: HashMap<&str, u32> = HashMap::new();
     for call in &calls {
@@ -220,9 +235,13 @@ fn is_tumour(sample_type: &str) -> bool {
 ///
 /// The lake's error, naming the table and column.
 pub fn long(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
-    let diagnosis = first_by_case(lake, Table::Diagnoses, &["cancer_type", "stage"])?;
-    let members: HashSet<&str> = cohort.cases.iter().map(String::as_str).collect();
-    let sample_table = Read::new(lake, Table::Samples)?;
+    let members = crate::analysis::members(cohort);
+    let diagnosis = first_by_case(lake, Table::Diagnoses, &["cancer_type", "stage"], &members)?;
+    let sample_table = Read::new(
+        lake,
+        Table::Samples,
+        &["sample_id", "case_id", "sample_type", "mutation_profiled"],
+    )?;
     let (s_id, s_case, s_type, s_profiled) = (
         sample_table.str("sample_id")?,
         sample_table.str("case_id")?,
@@ -236,7 +255,17 @@ pub fn long(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
             by_case.entry(c).or_default().push(i);
         }
     }
-    let variants = Read::new(lake, Table::SomaticVariants)?;
+    let variants = Read::new(
+        lake,
+        Table::SomaticVariants,
+        &[
+            "tumor_sample_barcode",
+            "hugo_symbol",
+            "variant_classification",
+            "hgvsp_short",
+            "vaf",
+        ],
+    )?;
     let (v_sample, v_gene, v_class, v_protein, v_vaf) = (
         variants.str("tumor_sample_barcode")?,
         variants.str("hugo_symbol")?,
@@ -405,7 +434,7 @@ mod tests {
         let (_dir, lake, d) = lake();
         let cohort = select(&lake, &Query::default()).expect("cohort");
         let long = long(&lake, &cohort).expect("long");
-        let members: HashSet<&str> = cohort.cases.iter().map(String::as_str).collect();
+        let members = crate::analysis::members(&cohort);
         let calls_per_sample = counts(
             d.somatic_variants
                 .iter()

@@ -15,6 +15,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::display::{Html, escape};
+use crate::hash::{FastMap, strs};
 use crate::lake::{self, Lake, Table};
 use crate::vocab::{BestResponse, OncoTree, UICC_STAGES, closest, is_protein_altering};
 
@@ -194,6 +195,13 @@ impl Tables<'_> {
 }
 
 type CaseSet = BTreeSet<String>;
+
+/// The somatic-call columns every gene criterion reads.
+const SOMATIC_COLUMNS: [&str; 3] = [
+    "tumor_sample_barcode",
+    "hugo_symbol",
+    "variant_classification",
+];
 
 /// The coding territory TMB is expressed over, megabases: the GRCh38 consensus coding
 /// exome (CCDS), as WGS programmes report "coding TMB" comparable to exome assays.
@@ -667,8 +675,8 @@ impl Tables<'_> {
                 source,
             })?;
         let mut calls = Calls::default();
-        let mut sample_case: HashMap<&str, &str> = HashMap::new();
-        let mut per_sample: HashMap<&str, usize> = HashMap::new();
+        let mut sample_case: FastMap<&str, &str> = FastMap::default();
+        let mut per_sample: FastMap<&str, usize> = FastMap::default();
         for i in 0..samples.height() {
             let (Some(s), Some(c)) = (sample.get(i), case.get(i)) else {
                 continue;
@@ -679,54 +687,93 @@ impl Tables<'_> {
                 per_sample.insert(s, 0);
             }
         }
-        let df = self.get(
-            Table::SomaticVariants,
-            &[
-                "tumor_sample_barcode",
-                "hugo_symbol",
-                "variant_classification",
-                "consequence",
-                "vaf",
-            ],
-        )?;
+        // Only the genes asked for matter unless "any mutation" or TMB is: skipping the
+        // other rows before any lookup keeps a gene query to one pass of comparisons.
+        let all_genes = criteria.mutated.is_some();
+        let tmb = criteria.min_tmb.is_some() || criteria.max_tmb.is_some();
+        let wanted: Vec<&str> = criteria
+            .genes
+            .iter()
+            .chain(&criteria.wild_type_genes)
+            .map(String::as_str)
+            .collect();
+        // Consequence and VAF are decoded only when a criterion reads them.
+        let mut columns = SOMATIC_COLUMNS.to_vec();
+        if !criteria.consequences.is_empty() {
+            columns.push("consequence");
+        }
+        if criteria.min_vaf.is_some() {
+            columns.push("vaf");
+        }
+        let df = self.get(Table::SomaticVariants, &columns)?;
         let barcode = strings(df, Table::SomaticVariants, "tumor_sample_barcode")?;
         let gene = strings(df, Table::SomaticVariants, "hugo_symbol")?;
         let class = strings(df, Table::SomaticVariants, "variant_classification")?;
-        let consequence = strings(df, Table::SomaticVariants, "consequence")?;
-        let vaf = df
-            .column("vaf")
-            .and_then(|c| c.f64())
-            .map_err(|source| Error::Table {
-                table: "somatic_variants",
-                source,
-            })?;
-        for i in 0..df.height() {
-            let (Some(s), Some(g)) = (barcode.get(i), gene.get(i)) else {
+        let consequence = if criteria.consequences.is_empty() {
+            None
+        } else {
+            Some(strings(df, Table::SomaticVariants, "consequence")?)
+        };
+        let vaf = if criteria.min_vaf.is_some() {
+            Some(
+                df.column("vaf")
+                    .and_then(|c| c.f64())
+                    .map_err(|source| Error::Table {
+                        table: "somatic_variants",
+                        source,
+                    })?,
+            )
+        } else {
+            None
+        };
+        let height = df.height();
+        let consequences: Box<dyn Iterator<Item = Option<&str>>> = match consequence {
+            Some(c) => Box::new(strs(c)),
+            None => Box::new(std::iter::repeat_n(None, height)),
+        };
+        let vafs: Box<dyn Iterator<Item = Option<f64>>> = match vaf {
+            Some(v) => Box::new(v.downcast_iter().flat_map(|a| a.iter().map(|v| v.copied()))),
+            None => Box::new(std::iter::repeat_n(None, height)),
+        };
+        let mut by_gene: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        let rows = strs(gene)
+            .zip(strs(barcode))
+            .zip(strs(class))
+            .zip(consequences)
+            .zip(vafs);
+        for ((((g, s), class), consequence), vaf) in rows {
+            let Some(g) = g else { continue };
+            let relevant = all_genes || wanted.contains(&g);
+            if !relevant && !tmb {
                 continue;
-            };
+            }
+            let Some(s) = s else { continue };
             let Some(&c) = sample_case.get(s) else {
                 continue;
             };
-            let class = class.get(i).unwrap_or("");
-            if is_protein_altering(class)
+            let class = class.unwrap_or("");
+            if tmb
+                && is_protein_altering(class)
                 && let Some(n) = per_sample.get_mut(s)
             {
                 *n += 1;
             }
-            if criteria.counts(class, consequence.get(i).unwrap_or(""), vaf.get(i)) {
-                calls
-                    .by_gene
-                    .entry(g.to_owned())
-                    .or_default()
-                    .insert(c.to_owned());
+            if relevant && criteria.counts(class, consequence.unwrap_or(""), vaf) {
+                by_gene.entry(g).or_default().insert(c);
             }
         }
-        for (s, n) in per_sample {
-            calls
-                .tmb
-                .entry(sample_case[s].to_owned())
-                .or_default()
-                .push(n as f64 / CODING_MB);
+        calls.by_gene = by_gene
+            .into_iter()
+            .map(|(g, cases)| (g.to_owned(), cases.into_iter().map(str::to_owned).collect()))
+            .collect();
+        if tmb {
+            for (s, n) in per_sample {
+                calls
+                    .tmb
+                    .entry(sample_case[s].to_owned())
+                    .or_default()
+                    .push(n as f64 / CODING_MB);
+            }
         }
         Ok(calls)
     }
@@ -791,6 +838,61 @@ fn distinct(lake: &Lake, table: Table, column: &str) -> Result<BTreeSet<String>,
 }
 
 impl Known {
+    /// The values `query` names when all are present in `lake` (one pass of comparisons
+    /// over the gene and subtype columns); otherwise every value, for the suggestions.
+    fn covering(tables: &mut Tables<'_>, query: &Query) -> Result<Known, Error> {
+        let lake = tables.lake;
+        let groups = || query.include.iter().chain(&query.exclude);
+        let genes: BTreeSet<&str> = groups()
+            .flat_map(|c| {
+                c.genes
+                    .iter()
+                    .chain(&c.germline_genes)
+                    .chain(&c.wild_type_genes)
+            })
+            .map(String::as_str)
+            .collect();
+        let subtypes: BTreeSet<&str> = groups()
+            .flat_map(|c| &c.subtypes)
+            .map(String::as_str)
+            .collect();
+        // The somatic genes are read with the columns the gene criteria read next, so
+        // the selection finds them in its cache instead of decoding the column twice.
+        let mut present = |table: Table, column: &str, wanted: &BTreeSet<&str>| {
+            let mut found = BTreeSet::new();
+            if wanted.is_empty() {
+                return Ok(found);
+            }
+            let df = if table == Table::SomaticVariants {
+                tables.get(table, &SOMATIC_COLUMNS)?
+            } else {
+                tables.get(table, &[column])?
+            };
+            let values = strings(df, table, column)?;
+            for value in values.downcast_iter().flat_map(|a| a.iter().flatten()) {
+                if let Some(w) = wanted.get(value) {
+                    found.insert((*w).to_owned());
+                    if found.len() == wanted.len() {
+                        break;
+                    }
+                }
+            }
+            Ok::<_, Error>(found)
+        };
+        let mut found_genes = present(Table::SomaticVariants, "hugo_symbol", &genes)?;
+        if found_genes.len() < genes.len() {
+            found_genes.extend(present(Table::GermlineVariants, "hugo_symbol", &genes)?);
+        }
+        let found_subtypes = present(Table::Diagnoses, "subtype", &subtypes)?;
+        if found_genes.len() < genes.len() || found_subtypes.len() < subtypes.len() {
+            return Known::of(lake);
+        }
+        Ok(Known {
+            genes: found_genes,
+            subtypes: found_subtypes,
+        })
+    }
+
     /// The genes (somatic or germline calls) and subtypes present in `lake`.
     ///
     /// # Errors
@@ -824,7 +926,7 @@ pub fn select(lake: &Lake, query: &Query) -> Result<Cohort, Error> {
             || !c.subtypes.is_empty()
     });
     let known = if needs_known {
-        Known::of(lake)?
+        Known::covering(&mut tables, query)?
     } else {
         Known::default()
     };

@@ -6,7 +6,7 @@
 //! in pixels on the drawing area (not a chart mesh) because bars and oncoprint cells are
 //! categorical and need their labels beside them, not on a numeric axis.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use plotters::prelude::*;
@@ -233,9 +233,9 @@ pub fn oncoprint(lake: &Lake, cohort: &Cohort, genes: &[String]) -> Result<Svg, 
             "an oncoprint needs at least one gene".into(),
         ));
     }
-    let samples = samples(lake)?;
-    let members: HashSet<&str> = cohort.cases.iter().map(String::as_str).collect();
-    let calls = protein_altering(lake, &samples, Some(&members))?;
+    let members = crate::analysis::members(cohort);
+    let samples = samples(lake, &members)?;
+    let calls = protein_altering(lake, &samples)?;
     let row_of: HashMap<&str, usize> = genes
         .iter()
         .enumerate()

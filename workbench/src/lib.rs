@@ -14,6 +14,7 @@ pub mod clinical;
 pub mod cohort;
 pub mod display;
 pub mod figures;
+mod hash;
 pub mod import;
 pub mod lake;
 pub mod prelude;

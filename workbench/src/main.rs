@@ -84,6 +84,18 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The cohort's clinical join: one row per case (wide) or per case × sample × call
+    /// (`--long`), written as Parquet (or printed as JSON rows with --json).
+    Join {
+        #[command(flatten)]
+        select: Select,
+        /// One row per case × sample × somatic call instead of one per case.
+        #[arg(long)]
+        long: bool,
+        /// Write the frame as Parquet (atomically: a temporary file, then a rename).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Mutated cases per gene among a cohort's profiled cases (protein-altering calls).
     Mutations {
         #[command(flatten)]
@@ -525,6 +537,28 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Join { select, long, out } => {
+            let (lake, cohort) = select.cohort()?;
+            let mut df = if long {
+                workbench::clinical::long(&lake, &cohort)
+            } else {
+                workbench::clinical::wide(&lake, &cohort)
+            }
+            .context("joining the clinical tables")?;
+            match out {
+                Some(path) => {
+                    write_parquet(&mut df, &path)?;
+                    eprintln!(
+                        "wrote {} rows × {} columns to {}",
+                        df.height(),
+                        df.width(),
+                        path.display()
+                    );
+                    Ok(())
+                }
+                None => print_frame(&df, select.json),
+            }
+        }
         Command::Mutations {
             select,
             by,
@@ -597,6 +631,36 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes `df` to `path` as Parquet through a temporary file in the same directory, so a
+/// reader never sees half a file and an existing file survives a failed write.
+fn write_parquet(df: &mut DataFrame, path: &std::path::Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file name", path.display()))?;
+    let staging = dir.join(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> Result<()> {
+        let file = std::fs::File::create(&staging)
+            .with_context(|| format!("creating {}", staging.display()))?;
+        polars::prelude::ParquetWriter::new(file)
+            .finish(df)
+            .with_context(|| format!("writing {}", staging.display()))?;
+        std::fs::rename(&staging, path)
+            .with_context(|| format!("renaming {} to {}", staging.display(), path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    result
 }
 
 /// Prints a result frame: JSON rows (`--json`) or polars' table.

@@ -120,6 +120,29 @@ impl Lake {
             })
     }
 
+    /// Reads only `columns` of `table` (Parquet is columnar: the others are not decoded).
+    ///
+    /// # Errors
+    ///
+    /// I/O or Parquet errors naming the table and file (a missing column among them).
+    pub fn columns(&self, table: Table, columns: &[&str]) -> Result<DataFrame, Error> {
+        let path = self.path(table);
+        let file = File::open(&path).map_err(|source| Error::Io {
+            action: "opening",
+            path: path.clone(),
+            source,
+        })?;
+        ParquetReader::new(file)
+            .with_columns(Some(columns.iter().map(|c| (*c).into()).collect()))
+            .finish()
+            .map_err(|source| Error::Parquet {
+                action: "reading",
+                table,
+                path,
+                source,
+            })
+    }
+
     /// Name, row count and columns of every table present, from the Parquet footers only.
     ///
     /// # Errors
