@@ -155,6 +155,23 @@ fn every_notebook_runs_on_the_kernel() {
         "{report}"
     );
     assert_eq!(survival[2], table, "{report}");
+    // The curated analyses: a cohort card, tables and figures.
+    let svg = json(&["execute_result/image/svg+xml+text/plain"]);
+    let mutations = outputs("05-mutations-of-a-cohort.ipynb");
+    assert_eq!(
+        mutations,
+        vec![
+            table.clone(),
+            table.clone(),
+            svg.clone(),
+            svg.clone(),
+            table.clone(),
+            table.clone(),
+            table.clone(),
+            svg
+        ],
+        "{report}"
+    );
 }
 
 #[test]

@@ -86,6 +86,16 @@ pub struct Query {
     pub exclude: Vec<Criteria>,
 }
 
+impl From<Criteria> for Query {
+    /// The cases meeting `criteria` (one include group, no exclusion).
+    fn from(criteria: Criteria) -> Query {
+        Query {
+            include: vec![criteria],
+            exclude: Vec::new(),
+        }
+    }
+}
+
 /// A selected cohort.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cohort {
