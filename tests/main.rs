@@ -9,11 +9,13 @@
 //!   Python, lifelines and SciPy.
 //! - `import`: MAF and cBioPortal imports against the shared real files.
 //! - `errors`: bad input refused with clear messages, nothing half-written.
+//! - `qc`: FASTQ metrics against fastp, bad input, contract verdicts.
 //! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
 
 mod analysis;
 mod errors;
 mod import;
 mod kernel;
+mod qc;
 mod support;
 mod synth;

@@ -6,7 +6,8 @@
 //! [`synth`] (the synthetic programme), [`import`] (real formats into the lake),
 //! [`display`] (rich notebook output), [`session`] (the data a notebook sees) and
 //! [`survival`] (Kaplan–Meier, log-rank), [`analysis`] (frequencies, co-occurrence, TMB,
-//! group comparisons), [`clinical`] (wide and long joins) and [`figures`] (plots).
+//! group comparisons), [`clinical`] (wide and long joins), [`figures`] (plots) and [`qc`]
+//! (FASTQ metrics, contract verdicts).
 //! [`prelude`] is what a notebook cell has in scope.
 
 pub mod analysis;
@@ -18,6 +19,7 @@ mod hash;
 pub mod import;
 pub mod lake;
 pub mod prelude;
+pub mod qc;
 pub mod session;
 pub mod survival;
 pub mod synth;

@@ -124,10 +124,67 @@ enum Command {
         #[arg(long)]
         oncoprint: Option<PathBuf>,
     },
+    /// Quality control of deliveries: FASTQ metrics and contract verdicts (R4, R5).
+    Qc {
+        #[command(subcommand)]
+        action: QcAction,
+    },
     /// Manage the Jupyter kernelspec of the workbench kernel.
     Kernel {
         #[command(subcommand)]
         action: KernelAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum QcAction {
+    /// FASTQ metrics of one sample (R1, or R1 and R2): reads, bases, Q20/Q30, GC, N,
+    /// lengths, per-cycle quality, duplication. Plain, gzip or BGZF.
+    Fastq {
+        /// Read 1 (or the single-end file).
+        r1: PathBuf,
+        /// Read 2 of a pair.
+        r2: Option<PathBuf>,
+        /// Also judge the contract rules for this kind of sample: tumour, normal or rna.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Contract thresholds (JSON; absent fields keep R4/R5's values).
+        #[arg(long)]
+        contract: Option<PathBuf>,
+        /// Write MultiQC custom content (NAME_workbench_fastq_mqc.json) into this directory.
+        #[arg(long)]
+        multiqc: Option<PathBuf>,
+        /// The sample's name in reports (default: from the read-1 file name).
+        #[arg(long)]
+        sample: Option<String>,
+        /// Print the JSON report (schema workbench.qc.fastq/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Judge a sample against the contract from its measures (a FASTQ report and/or
+    /// BAM-level numbers); rules without a measure are reported as not measured.
+    Verdict {
+        /// tumour, normal or rna.
+        #[arg(long)]
+        kind: String,
+        /// A report written by `workbench qc fastq --json`.
+        #[arg(long)]
+        fastq_report: Option<PathBuf>,
+        /// Reads (RNA-seq), when not taken from the FASTQ report.
+        #[arg(long)]
+        reads: Option<u64>,
+        /// Bases after duplicate removal.
+        #[arg(long)]
+        dedup_bases: Option<u64>,
+        /// Mean depth.
+        #[arg(long)]
+        mean_depth: Option<f64>,
+        /// Contract thresholds (JSON; absent fields keep R4/R5's values).
+        #[arg(long)]
+        contract: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -611,6 +668,133 @@ fn run(cli: Cli) -> Result<()> {
                 .context("testing gene pairs")?;
             print_frame(&df, select.json)
         }
+        Command::Qc {
+            action:
+                QcAction::Fastq {
+                    r1,
+                    r2,
+                    kind,
+                    contract,
+                    multiqc,
+                    sample,
+                    json,
+                },
+        } => {
+            let kind = kind.as_deref().map(parse_kind).transpose()?;
+            let contract = load_contract(contract.as_deref())?;
+            let mut paths = vec![r1];
+            paths.extend(r2);
+            let started = Instant::now();
+            let report = workbench::qc::fastq::measure_sample(&paths)?;
+            let total = report.total();
+            if let Some(dir) = &multiqc {
+                let sample = sample.unwrap_or_else(|| workbench::qc::fastq::sample_name(&paths[0]));
+                let path = dir.join(format!("{sample}_workbench_fastq_mqc.json"));
+                let text = serde_json::to_string_pretty(&report.multiqc(&sample))?;
+                let staging = dir.join(format!(".{sample}_workbench_fastq_mqc.json.partial"));
+                std::fs::write(&staging, text)
+                    .with_context(|| format!("writing {}", staging.display()))?;
+                std::fs::rename(&staging, &path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            let verdicts = kind.map(|kind| {
+                let measures = workbench::qc::contract::Measures {
+                    q20_fraction: Some(total.q20_rate()),
+                    q30_fraction: Some(total.q30_rate()),
+                    reads: Some(report.files[0].reads),
+                    ..Default::default()
+                };
+                workbench::qc::contract::judge(&contract, kind, &measures)
+            });
+            if json {
+                let mut value = report.to_json();
+                if let Some(verdicts) = &verdicts {
+                    value["verdicts"] = serde_json::to_value(verdicts)?;
+                    value["passed"] =
+                        serde_json::to_value(workbench::qc::contract::overall(verdicts))?;
+                }
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                for f in &report.files {
+                    println!(
+                        "{}: {} reads, {} bases, Q20 {:.2} %, Q30 {:.2} %, GC {:.2} %, N {:.4} %, length {}–{}, duplication {:.2} %",
+                        f.path.display(),
+                        f.reads,
+                        f.bases,
+                        100.0 * f.q20_rate(),
+                        100.0 * f.q30_rate(),
+                        100.0 * f.gc_content(),
+                        100.0 * f.n_rate(),
+                        f.min_length,
+                        f.max_length,
+                        100.0 * f.duplication_rate
+                    );
+                }
+                if let Some(verdicts) = &verdicts {
+                    print_verdicts(verdicts);
+                }
+                eprintln!("measured in {:.2} s", started.elapsed().as_secs_f64());
+            }
+            Ok(())
+        }
+        Command::Qc {
+            action:
+                QcAction::Verdict {
+                    kind,
+                    fastq_report,
+                    reads,
+                    dedup_bases,
+                    mean_depth,
+                    contract,
+                    json,
+                },
+        } => {
+            let kind = parse_kind(&kind)?;
+            let contract = load_contract(contract.as_deref())?;
+            let mut measures = workbench::qc::contract::Measures {
+                reads,
+                dedup_bases,
+                mean_depth,
+                ..Default::default()
+            };
+            if let Some(path) = &fastq_report {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let report: serde_json::Value = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not JSON", path.display()))?;
+                if report["schema"] != "workbench.qc.fastq/1" {
+                    bail!(
+                        "{}: not a FASTQ report of `workbench qc fastq --json` (schema {})",
+                        path.display(),
+                        report["schema"]
+                    );
+                }
+                let field = |key: &str| {
+                    report["total"][key]
+                        .as_f64()
+                        .with_context(|| format!("{}: total.{key} missing", path.display()))
+                };
+                measures.q20_fraction = Some(field("q20_rate")?);
+                measures.q30_fraction = Some(field("q30_rate")?);
+                if measures.reads.is_none() {
+                    measures.reads = report["files"][0]["reads"].as_u64();
+                }
+            }
+            let verdicts = workbench::qc::contract::judge(&contract, kind, &measures);
+            if json {
+                let value = serde_json::json!({
+                    "kind": kind,
+                    "contract": contract,
+                    "verdicts": verdicts,
+                    "passed": workbench::qc::contract::overall(&verdicts),
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                print_verdicts(&verdicts);
+            }
+            Ok(())
+        }
         Command::Lake {
             action: LakeAction::Describe { dir, json },
         } => {
@@ -631,6 +815,40 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn parse_kind(value: &str) -> Result<workbench::qc::contract::SampleKind> {
+    workbench::qc::contract::SampleKind::parse(value)
+        .with_context(|| format!("--kind {value:?}: expected tumour, normal or rna"))
+}
+
+fn load_contract(path: Option<&std::path::Path>) -> Result<workbench::qc::contract::Contract> {
+    Ok(match path {
+        Some(p) => workbench::qc::contract::Contract::from_file(p)?,
+        None => workbench::qc::contract::Contract::default(),
+    })
+}
+
+fn print_verdicts(verdicts: &[workbench::qc::contract::Verdict]) {
+    for v in verdicts {
+        let measured = v
+            .measured
+            .map_or_else(|| "not measured".to_owned(), |m| format!("{m:.4}"));
+        println!(
+            "{:<13} {:<14} {measured:>14} (threshold {} {}) {}",
+            v.rule,
+            v.status.as_str(),
+            v.threshold,
+            v.unit,
+            v.description
+        );
+    }
+    let overall = match workbench::qc::contract::overall(verdicts) {
+        Some(true) => "PASS",
+        Some(false) => "FAIL",
+        None => "INCOMPLETE (some rules not measured)",
+    };
+    println!("overall: {overall}");
 }
 
 /// Writes `df` to `path` as Parquet through a temporary file in the same directory, so a

@@ -11,4 +11,4 @@ pub use crate::display::{FrameDisplay, Html, Render, Svg, show};
 pub use crate::lake::{Lake, Table};
 pub use crate::session::{lake, table};
 pub use crate::survival::{self, KaplanMeier, Observation, Survival};
-pub use crate::{analysis, clinical, figures};
+pub use crate::{analysis, clinical, figures, qc};

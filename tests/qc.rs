@@ -1,0 +1,266 @@
+//! FASTQ QC against fastp on the shared real files, bad input, and contract verdicts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{shared_data, workbench, workbench_ok};
+
+/// fastp's "before filtering" numbers for one sample (Debian's fastp, installed by ./x test).
+fn fastp(files: &[PathBuf]) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("fastp.json");
+    let mut command = Command::new("fastp");
+    command.arg("-i").arg(&files[0]);
+    if let Some(r2) = files.get(1) {
+        command.arg("-I").arg(r2);
+    }
+    let output = command
+        .arg("-j")
+        .arg(&json)
+        .arg("-h")
+        .arg(dir.path().join("fastp.html"))
+        .args(["-w", "2"])
+        .output()
+        .expect("fastp runs (./x test installs it)");
+    assert!(
+        output.status.success(),
+        "fastp failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(json).expect("fastp json")).expect("JSON")
+}
+
+fn ours(files: &[PathBuf]) -> Value {
+    let mut args = vec!["qc", "fastq"];
+    args.extend(files.iter().map(|f| f.to_str().expect("utf-8")));
+    args.push("--json");
+    serde_json::from_str(&workbench_ok(&args)).expect("JSON")
+}
+
+fn samples() -> Vec<Vec<PathBuf>> {
+    let data = shared_data().join("sequencing");
+    let pair = |a: &str, b: &str| vec![data.join(a), data.join(b)];
+    vec![
+        pair("fastp_testdata/R1.fq", "fastp_testdata/R2.fq"),
+        pair("derived/HCC1143_R1.fq.gz", "derived/HCC1143_R2.fq.gz"),
+        pair("derived/HCC1143_BL_R1.fq.gz", "derived/HCC1143_BL_R2.fq.gz"),
+        pair(
+            "icgc_argo_hcc1143/C0HVY.2_r1.fq.gz",
+            "icgc_argo_hcc1143/C0HVY.2_r2.fq.gz",
+        ),
+        vec![data.join("derived/HCC1143_singletons.fq.gz")],
+    ]
+}
+
+#[test]
+fn fastq_numbers_equal_fastp_before_filtering() {
+    for files in samples() {
+        let name = files[0].display().to_string();
+        let (reference, report) = (fastp(&files), ours(&files));
+        let summary = &reference["summary"]["before_filtering"];
+        let total = &report["total"];
+        for (ours_key, fastp_key) in [
+            ("reads", "total_reads"),
+            ("bases", "total_bases"),
+            ("q20_bases", "q20_bases"),
+            ("q30_bases", "q30_bases"),
+        ] {
+            assert_eq!(total[ours_key], summary[fastp_key], "{name}: {ours_key}");
+        }
+        let gc = total["gc_content"].as_f64().expect("gc");
+        let fastp_gc = summary["gc_content"].as_f64().expect("gc");
+        assert!(
+            (gc - fastp_gc).abs() < 1e-6,
+            "{name}: GC {gc} vs fastp {fastp_gc}"
+        );
+        // Per read too: fastp reports read 1 and read 2 before filtering.
+        for (i, key) in ["read1_before_filtering", "read2_before_filtering"]
+            .iter()
+            .enumerate()
+            .take(files.len())
+        {
+            let (file, theirs) = (&report["files"][i], &reference[key]);
+            for (ours_key, fastp_key) in [
+                ("reads", "total_reads"),
+                ("bases", "total_bases"),
+                ("q20_bases", "q20_bases"),
+                ("q30_bases", "q30_bases"),
+            ] {
+                assert_eq!(
+                    file[ours_key], theirs[fastp_key],
+                    "{name} {key}: {ours_key}"
+                );
+            }
+        }
+    }
+    // fastp's own test file starts with a zero-length read: counted, not refused.
+    let report = ours(&samples()[0]);
+    assert_eq!(report["files"][0]["zero_length_reads"], 1);
+}
+
+fn fails_naming(path: &Path, needles: &[&str]) {
+    let output = workbench(&["qc", "fastq", path.to_str().expect("utf-8"), "--json"]);
+    assert!(!output.status.success(), "{} accepted", path.display());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+}
+
+#[test]
+fn bad_fastq_is_refused_with_file_and_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real =
+        std::fs::read(shared_data().join("sequencing/derived/HCC1143_R1.fq.gz")).expect("read");
+    let truncated = dir.path().join("truncated.fq.gz");
+    std::fs::write(&truncated, &real[..real.len() / 3]).expect("write");
+    fails_naming(&truncated, &["truncated.fq.gz", "truncated or corrupt"]);
+    for (name, text, needles) in [
+        (
+            "lengths.fq",
+            "@a\nACGT\n+\nIIII\n@b\nACGT\n+\nIII\n",
+            vec![
+                "lengths.fq",
+                "record 2 (line 8)",
+                "4 bases but quality has 3",
+            ],
+        ),
+        (
+            "plus.fq",
+            "@a\nACGT\n+\nIIII\n@b\nACGT\nIIII\n@c\nACGT\n+\nIIII\n",
+            vec!["plus.fq", "record 2 (line 7)", "'+'"],
+        ),
+        (
+            "range.fq",
+            "@a\nACGT\n+\nII\u{1}I\n",
+            vec!["range.fq", "record 1 (line 4)", "position 3"],
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        fails_naming(&path, &needles);
+    }
+}
+
+#[test]
+fn verdicts_name_rule_measure_and_threshold() {
+    let files = &samples()[1];
+    let mut args = vec!["qc", "fastq"];
+    args.extend(files.iter().map(|f| f.to_str().expect("utf-8")));
+    args.extend(["--kind", "tumour", "--json"]);
+    let report: Value = serde_json::from_str(&workbench_ok(&args)).expect("JSON");
+    let verdicts = report["verdicts"].as_array().expect("verdicts");
+    let q30 = verdicts
+        .iter()
+        .find(|v| v["rule"] == "R5-Q30")
+        .expect("R5-Q30");
+    assert_eq!(q30["threshold"], 0.75);
+    assert_eq!(q30["measured"], report["total"]["q30_rate"]);
+    let depth = verdicts
+        .iter()
+        .find(|v| v["rule"] == "R4-DEPTH")
+        .expect("R4-DEPTH");
+    assert_eq!(
+        depth["status"], "not_measured",
+        "no BAM: not passed silently"
+    );
+    // This real tumour pair misses R5 (Q30 74 %, Q20 86 %): a measured failure decides;
+    // otherwise the unmeasured BAM rules leave the result open.
+    let rate = |key: &str| report["total"][key].as_f64().expect("rate");
+    let fastq_fails = rate("q30_rate") < 0.75 || rate("q20_rate") < 0.90;
+    assert_eq!(
+        report["passed"],
+        if fastq_fails {
+            Value::Bool(false)
+        } else {
+            Value::Null
+        }
+    );
+
+    // From a saved report plus BAM-level numbers; a small-specimen contract.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let saved = dir.path().join("fastq.json");
+    std::fs::write(&saved, serde_json::to_string(&report).expect("json")).expect("write");
+    let contract = dir.path().join("small.json");
+    std::fs::write(
+        &contract,
+        r#"{"min_dedup_gbases_tumour": 100, "min_depth_tumour": 40}"#,
+    )
+    .expect("write");
+    let verdict = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "qc",
+            "verdict",
+            "--kind",
+            "tumour",
+            "--fastq-report",
+            saved.to_str().expect("utf-8"),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&workbench_ok(&args)).expect("JSON")
+    };
+    let strict = verdict(&["--dedup-bases", "150000000000", "--mean-depth", "50"]);
+    let q30_passes = report["total"]["q30_rate"].as_f64().expect("rate") >= 0.75;
+    let dedup = strict["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .find(|v| v["rule"] == "R5-DEDUP")
+        .expect("R5-DEDUP")
+        .clone();
+    assert_eq!(dedup["status"], "fail", "150 Gbases < 360 for a tumour");
+    assert_eq!(dedup["measured"], 150.0);
+    assert_eq!(strict["passed"], false);
+    let small = verdict(&[
+        "--dedup-bases",
+        "150000000000",
+        "--mean-depth",
+        "50",
+        "--contract",
+        contract.to_str().expect("utf-8"),
+    ]);
+    let q20_passes = report["total"]["q20_rate"].as_f64().expect("rate") >= 0.90;
+    assert_eq!(small["passed"], q30_passes && q20_passes);
+}
+
+#[test]
+fn multiqc_reads_our_custom_content() {
+    let files = &samples()[1];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content = dir.path().join("content");
+    std::fs::create_dir(&content).expect("mkdir");
+    let mut args = vec!["qc", "fastq"];
+    args.extend(files.iter().map(|f| f.to_str().expect("utf-8")));
+    args.extend(["--multiqc", content.to_str().expect("utf-8"), "--json"]);
+    let report: Value = serde_json::from_str(&workbench_ok(&args)).expect("JSON");
+    assert!(content.join("HCC1143_workbench_fastq_mqc.json").is_file());
+    let out = dir.path().join("multiqc");
+    let status = Command::new(crate::support::python_path())
+        .args([
+            "-m",
+            "multiqc",
+            "--no-version-check",
+            "--no-ai",
+            "-q",
+            "-f",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(&content)
+        .status()
+        .expect("multiqc runs");
+    assert!(status.success(), "multiqc failed");
+    let data: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("multiqc_data/multiqc_data.json")).expect("data"),
+    )
+    .expect("JSON");
+    let row = &data["report_saved_raw_data"]["multiqc_workbench_fastq_table"]["HCC1143"];
+    assert_eq!(row["reads"], report["total"]["reads"]);
+    let q30 = row["q30_percent"].as_f64().expect("q30");
+    let ours = 100.0 * report["total"]["q30_rate"].as_f64().expect("rate");
+    assert!((q30 - ours).abs() < 1e-9, "{q30} vs {ours}");
+}

@@ -1,0 +1,10 @@
+//! Quality control of deliveries (R4, R5, R6, R11): FASTQ metrics that agree with fastp and
+//! contract verdicts against the programme's thresholds.
+//!
+//! - [`fastq`]: streaming, bounded-memory metrics of plain, gzip or BGZF FASTQ (single or
+//!   paired): reads, bases, Q20/Q30, GC, N, lengths, per-cycle quality, duplication.
+//! - [`contract`]: the R4/R5 rules, configurable thresholds, a verdict per rule with the
+//!   measured value, the threshold and the rule id.
+
+pub mod contract;
+pub mod fastq;
