@@ -264,3 +264,66 @@ fn multiqc_reads_our_custom_content() {
     let ours = 100.0 * report["total"]["q30_rate"].as_f64().expect("rate");
     assert!((q30 - ours).abs() < 1e-9, "{q30} vs {ours}");
 }
+
+#[test]
+fn sop_check_and_trends_match_an_independent_reader() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("synth");
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        "1500",
+        "--seed",
+        "11",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let lake = out.join("lake");
+    let reference = crate::support::python("qc_lake_check.py", &[&lake]);
+    let run = |what: &str| -> Vec<Value> {
+        let v: Value = serde_json::from_str(&workbench_ok(&[
+            "qc",
+            what,
+            "--lake",
+            lake.to_str().expect("utf-8"),
+            "--json",
+        ]))
+        .expect("JSON");
+        v.as_array().expect("rows").clone()
+    };
+    let sop = run("sop");
+    let expected = reference["sop"].as_object().expect("hospitals");
+    assert_eq!(sop.len(), expected.len());
+    let mut violations = 0;
+    for row in &sop {
+        let want = &expected[row["hospital"].as_str().expect("hospital")];
+        assert_eq!(row["tissue_specimens"], want[0], "{row}");
+        assert_eq!(row["violations"], want[1], "{row}");
+        assert_eq!(row["not_recorded"], want[2], "{row}");
+        violations += row["violations"].as_u64().expect("n");
+    }
+    assert!(violations > 0, "the synthetic hospitals have R2 lapses");
+    let trends = run("trends");
+    let expected = reference["trends"].as_object().expect("groups");
+    assert_eq!(trends.len(), expected.len());
+    for row in &trends {
+        let key = format!(
+            "{}|{}",
+            row["sequencing_centre"].as_str().expect("centre"),
+            row["month"].as_str().expect("month")
+        );
+        let want = &expected[&key];
+        assert_eq!(row["samples"], want[0], "{key}");
+        assert_eq!(row["below_q30"], want[2], "{key}");
+        for (ours, theirs) in [("mean_q30_fraction", 1), ("mean_depth", 3)] {
+            let (a, b) = (
+                row[ours].as_f64().expect("f64"),
+                want[theirs].as_f64().expect("f64"),
+            );
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{key} {ours}: {a} vs {b}"
+            );
+        }
+    }
+}

@@ -161,6 +161,30 @@ enum QcAction {
         #[arg(long)]
         json: bool,
     },
+    /// The R2 specimen SOP check over a lake: per hospital (or per specimen with --specimens).
+    Sop {
+        /// The directory holding `lake/` (or the lake itself).
+        #[arg(long)]
+        lake: PathBuf,
+        /// One row per specimen instead of per hospital.
+        #[arg(long)]
+        specimens: bool,
+        /// Print JSON rows.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sequencing QC per sequencing centre and delivery month (R6).
+    Trends {
+        /// The directory holding `lake/` (or the lake itself).
+        #[arg(long)]
+        lake: PathBuf,
+        /// Contract thresholds for the below-threshold counts.
+        #[arg(long)]
+        contract: Option<PathBuf>,
+        /// Print JSON rows.
+        #[arg(long)]
+        json: bool,
+    },
     /// Judge a sample against the contract from its measures (a FASTQ report and/or
     /// BAM-level numbers); rules without a measure are reported as not measured.
     Verdict {
@@ -794,6 +818,34 @@ fn run(cli: Cli) -> Result<()> {
                 print_verdicts(&verdicts);
             }
             Ok(())
+        }
+        Command::Qc {
+            action:
+                QcAction::Sop {
+                    lake,
+                    specimens,
+                    json,
+                },
+        } => {
+            let lake = Lake::open(&lake)?;
+            let df = if specimens {
+                workbench::qc::feedback::specimen_sop(&lake)?
+            } else {
+                workbench::qc::feedback::sop_by_hospital(&lake)?
+            };
+            print_frame(&df, json)
+        }
+        Command::Qc {
+            action:
+                QcAction::Trends {
+                    lake,
+                    contract,
+                    json,
+                },
+        } => {
+            let lake = Lake::open(&lake)?;
+            let contract = load_contract(contract.as_deref())?;
+            print_frame(&workbench::qc::feedback::trends(&lake, &contract)?, json)
         }
         Command::Lake {
             action: LakeAction::Describe { dir, json },
