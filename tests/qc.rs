@@ -327,3 +327,118 @@ fn sop_check_and_trends_match_an_independent_reader() {
         }
     }
 }
+
+/// Every BAM in the shared data.
+fn bams() -> Vec<PathBuf> {
+    let data = shared_data().join("sequencing");
+    let mut out = Vec::new();
+    for dir in [
+        "derived",
+        "icgc_argo_hcc1143",
+        "manta_demo_hcc1954",
+        "strelka_demo",
+        "mosdepth_tests",
+    ] {
+        for entry in std::fs::read_dir(data.join(dir)).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "bam") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn bam_counts_equal_samtools_flagstat() {
+    let files = bams();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in files {
+        let name = file.display().to_string();
+        let output = Command::new("samtools")
+            .args(["flagstat", "-O", "json"])
+            .arg(&file)
+            .output()
+            .expect("samtools runs (./x test installs it)");
+        assert!(output.status.success(), "samtools flagstat {name}");
+        let theirs: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let ours: Value = serde_json::from_str(&workbench_ok(&[
+            "qc",
+            "bam",
+            file.to_str().expect("utf-8"),
+            "--json",
+        ]))
+        .expect("JSON");
+        for (class, key) in [
+            ("QC-passed reads", "qc_passed"),
+            ("QC-failed reads", "qc_failed"),
+        ] {
+            for (samtools_key, our_key) in [
+                ("total", "total"),
+                ("primary", "primary"),
+                ("secondary", "secondary"),
+                ("supplementary", "supplementary"),
+                ("duplicates", "duplicates"),
+                ("primary duplicates", "primary_duplicates"),
+                ("mapped", "mapped"),
+                ("primary mapped", "primary_mapped"),
+                ("paired in sequencing", "paired_in_sequencing"),
+                ("read1", "read1"),
+                ("read2", "read2"),
+                ("properly paired", "properly_paired"),
+                ("with itself and mate mapped", "with_itself_and_mate_mapped"),
+                ("singletons", "singletons"),
+                (
+                    "with mate mapped to a different chr",
+                    "with_mate_mapped_to_a_different_chr",
+                ),
+                (
+                    "with mate mapped to a different chr (mapQ >= 5)",
+                    "with_mate_mapped_to_a_different_chr_mapq5",
+                ),
+            ] {
+                assert_eq!(
+                    ours["flagstat"][key][our_key], theirs[class][samtools_key],
+                    "{name}: {class} {samtools_key}"
+                );
+            }
+        }
+        // Bases after duplicate removal: primary, QC-passed, non-duplicate records as
+        // samtools decodes them (-F 0xF00), SEQ lengths summed here.
+        let view = Command::new("samtools")
+            .args(["view", "-F", "0xF00"])
+            .arg(&file)
+            .output()
+            .expect("samtools view");
+        let bases: u64 = String::from_utf8_lossy(&view.stdout)
+            .lines()
+            .map(|l| l.split('\t').nth(9).unwrap_or("*"))
+            .map(|seq| if seq == "*" { 0 } else { seq.len() as u64 })
+            .sum();
+        assert_eq!(
+            ours["dedup_bases"], bases,
+            "{name}: bases after duplicate removal"
+        );
+    }
+}
+
+#[test]
+fn bad_bam_is_refused_with_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real =
+        std::fs::read(shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam"))
+            .expect("read");
+    let cut = dir.path().join("cut.bam");
+    std::fs::write(&cut, &real[..real.len() / 2]).expect("write");
+    let not_bam = dir.path().join("reads.bam");
+    std::fs::write(&not_bam, "@r\nACGT\n+\nIIII\n").expect("write");
+    for path in [&cut, &not_bam, &dir.path().join("missing.bam")] {
+        let output = workbench(&["qc", "bam", path.to_str().expect("utf-8")]);
+        assert!(!output.status.success(), "{} accepted", path.display());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let name = path.file_name().expect("name").to_string_lossy();
+        assert!(stderr.contains(name.as_ref()), "{name} not in {stderr}");
+    }
+}

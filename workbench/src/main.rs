@@ -161,6 +161,14 @@ enum QcAction {
         #[arg(long)]
         json: bool,
     },
+    /// BAM counts as `samtools flagstat` gives them, and the bases after duplicate removal.
+    Bam {
+        /// The BAM file.
+        file: PathBuf,
+        /// Print JSON (schema workbench.qc.bam/1).
+        #[arg(long)]
+        json: bool,
+    },
     /// The R2 specimen SOP check over a lake: per hospital (or per specimen with --specimens).
     Sop {
         /// The directory holding `lake/` (or the lake itself).
@@ -816,6 +824,27 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 print_verdicts(&verdicts);
+            }
+            Ok(())
+        }
+        Command::Qc {
+            action: QcAction::Bam { file, json },
+        } => {
+            let stats = workbench::qc::alignment::measure(&file)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats.to_json())?);
+            } else {
+                let p = &stats.qc_passed;
+                println!(
+                    "{}: {} records ({} QC-failed), {} mapped, {} properly paired, {} duplicates, {} bases after duplicate removal",
+                    file.display(),
+                    p.total + stats.qc_failed.total,
+                    stats.qc_failed.total,
+                    p.mapped,
+                    p.properly_paired,
+                    p.duplicates,
+                    stats.dedup_bases
+                );
             }
             Ok(())
         }

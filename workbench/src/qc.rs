@@ -3,11 +3,14 @@
 //!
 //! - [`fastq`]: streaming, bounded-memory metrics of plain, gzip or BGZF FASTQ (single or
 //!   paired): reads, bases, Q20/Q30, GC, N, lengths, per-cycle quality, duplication.
+//! - [`alignment`]: BAM counts as `samtools flagstat` gives them, bases after duplicate
+//!   removal.
 //! - [`contract`]: the R4/R5 rules, configurable thresholds, a verdict per rule with the
 //!   measured value, the threshold and the rule id.
 //! - [`feedback`]: the R2 specimen SOP check per specimen and hospital, and sequencing QC
 //!   trends per centre and month (R6).
 
+pub mod alignment;
 pub mod contract;
 pub mod fastq;
 pub mod feedback;
