@@ -424,6 +424,53 @@ fn bam_counts_equal_samtools_flagstat() {
 }
 
 #[test]
+fn verdict_reads_the_bam_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bam = shared_data().join("sequencing/derived/HCC1143_BL.grch38tiny.markdup.bam");
+    let report = workbench_ok(&["qc", "bam", bam.to_str().expect("utf-8"), "--json"]);
+    let saved = dir.path().join("bam.json");
+    std::fs::write(&saved, &report).expect("write");
+    let report: Value = serde_json::from_str(&report).expect("JSON");
+    let verdict: Value = serde_json::from_str(&workbench_ok(&[
+        "qc",
+        "verdict",
+        "--kind",
+        "normal",
+        "--bam-report",
+        saved.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("JSON");
+    let dedup = verdict["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .find(|v| v["rule"] == "R5-DEDUP")
+        .expect("R5-DEDUP")
+        .clone();
+    let bases = report["dedup_bases"].as_u64().expect("bases");
+    assert!(bases > 0);
+    assert_eq!(dedup["measured"].as_f64(), Some(bases as f64 / 1e9));
+    assert_eq!(
+        dedup["status"], "fail",
+        "a tiny test BAM is far below 90 Gbases"
+    );
+    // A FASTQ report given as the BAM report is refused, naming the file.
+    let fastq = dir.path().join("fastq.json");
+    std::fs::write(&fastq, r#"{"schema": "workbench.qc.fastq/1"}"#).expect("write");
+    let output = workbench(&[
+        "qc",
+        "verdict",
+        "--kind",
+        "normal",
+        "--bam-report",
+        fastq.to_str().expect("utf-8"),
+    ]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("fastq.json"));
+}
+
+#[test]
 fn bad_bam_is_refused_with_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let real =

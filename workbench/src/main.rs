@@ -202,6 +202,9 @@ enum QcAction {
         /// A report written by `workbench qc fastq --json`.
         #[arg(long)]
         fastq_report: Option<PathBuf>,
+        /// A report written by `workbench qc bam --json` (bases after duplicate removal).
+        #[arg(long)]
+        bam_report: Option<PathBuf>,
         /// Reads (RNA-seq), when not taken from the FASTQ report.
         #[arg(long)]
         reads: Option<u64>,
@@ -775,6 +778,7 @@ fn run(cli: Cli) -> Result<()> {
                 QcAction::Verdict {
                     kind,
                     fastq_report,
+                    bam_report,
                     reads,
                     dedup_bases,
                     mean_depth,
@@ -812,6 +816,29 @@ fn run(cli: Cli) -> Result<()> {
                 if measures.reads.is_none() {
                     measures.reads = report["files"][0]["reads"].as_u64();
                 }
+            }
+            if let Some(path) = &bam_report {
+                if measures.dedup_bases.is_some() {
+                    bail!(
+                        "--bam-report and --dedup-bases both give the bases after duplicate removal: keep one"
+                    );
+                }
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let report: serde_json::Value = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not JSON", path.display()))?;
+                if report["schema"] != "workbench.qc.bam/1" {
+                    bail!(
+                        "{}: not a BAM report of `workbench qc bam --json` (schema {})",
+                        path.display(),
+                        report["schema"]
+                    );
+                }
+                measures.dedup_bases = Some(
+                    report["dedup_bases"]
+                        .as_u64()
+                        .with_context(|| format!("{}: dedup_bases missing", path.display()))?,
+                );
             }
             let verdicts = workbench::qc::contract::judge(&contract, kind, &measures);
             if json {
