@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{python, shared_data, workbench, workbench_ok};
+use crate::support::{import_laml, python, workbench, workbench_ok};
 
 const GENES: [&str; 8] = [
     "FLT3", "DNMT3A", "NPM1", "IDH2", "IDH1", "TET2", "RUNX1", "TP53",
@@ -20,24 +20,9 @@ struct Laml {
 }
 
 fn laml() -> Laml {
-    let data = shared_data().join("clinical/maftools_tcga_laml");
-    let (maf, annot) = (
-        data.join("tcga_laml.maf.gz"),
-        data.join("tcga_laml_annot.tsv"),
-    );
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("laml");
-    workbench_ok(&[
-        "import",
-        "maf",
-        maf.to_str().expect("utf-8"),
-        "--clinical",
-        annot.to_str().expect("utf-8"),
-        "--registered-on",
-        "2026-01-15",
-        "--out",
-        lake.to_str().expect("utf-8"),
-    ]);
+    let (maf, annot) = import_laml(&lake);
     let mut args: Vec<&Path> = vec![&maf, &annot];
     args.extend(GENES.iter().map(Path::new));
     let reference = python("laml_reference.py", &args);

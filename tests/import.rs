@@ -1,6 +1,6 @@
 //! Imports of the shared real files, checked against independent Python readers.
 
-use crate::support::{describe, python, shared_data, workbench_ok};
+use crate::support::{describe, import_laml, python, shared_data, workbench_ok};
 
 fn compare(report: &serde_json::Value) {
     let (source, lake) = (&report["source"], &report["lake"]);
@@ -14,24 +14,9 @@ fn compare(report: &serde_json::Value) {
 
 #[test]
 fn tcga_laml_maf_with_annotations() {
-    let data = shared_data().join("clinical/maftools_tcga_laml");
-    let (maf, annot) = (
-        data.join("tcga_laml.maf.gz"),
-        data.join("tcga_laml_annot.tsv"),
-    );
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("laml");
-    workbench_ok(&[
-        "import",
-        "maf",
-        maf.to_str().expect("utf-8"),
-        "--clinical",
-        annot.to_str().expect("utf-8"),
-        "--registered-on",
-        "2026-01-15",
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    let (maf, annot) = import_laml(&out);
     let report = python("maf_import_check.py", &[&maf, &annot, &out.join("lake")]);
     compare(&report);
     // maftools' own summary of this data set (its vignette): 2207 variants; FLT3 and

@@ -117,3 +117,25 @@ pub(crate) fn describe(dir: &Path) -> serde_json::Value {
     ]))
     .expect("describe prints JSON")
 }
+
+/// maftools' TCGA-LAML MAF and annotation imported into `out` (registered 2026-01-15);
+/// returns the two source files.
+pub(crate) fn import_laml(out: &Path) -> (PathBuf, PathBuf) {
+    let data = shared_data().join("clinical/maftools_tcga_laml");
+    let (maf, annot) = (
+        data.join("tcga_laml.maf.gz"),
+        data.join("tcga_laml_annot.tsv"),
+    );
+    workbench_ok(&[
+        "import",
+        "maf",
+        maf.to_str().expect("utf-8"),
+        "--clinical",
+        annot.to_str().expect("utf-8"),
+        "--registered-on",
+        "2026-01-15",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    (maf, annot)
+}

@@ -8,7 +8,6 @@
 //! stage, response or gene is an error that names the value and the closest valid ones.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::File;
 use std::path::PathBuf;
 
 use polars::prelude::*;
@@ -162,19 +161,7 @@ fn hint(suggestions: &[String]) -> String {
 
 /// Reads `columns` of `table` (only those: Parquet is columnar).
 fn read(lake: &Lake, table: Table, columns: &[&str]) -> Result<DataFrame, Error> {
-    let path = lake.path(table);
-    let file = File::open(&path).map_err(|source| lake::Error::Io {
-        action: "opening",
-        path: path.clone(),
-        source,
-    })?;
-    ParquetReader::new(file)
-        .with_columns(Some(columns.iter().map(|c| (*c).into()).collect()))
-        .finish()
-        .map_err(|source| Error::Table {
-            table: table.name(),
-            source,
-        })
+    Ok(lake.columns(table, columns)?)
 }
 
 fn strings<'a>(df: &'a DataFrame, table: Table, column: &str) -> Result<&'a StringChunked, Error> {

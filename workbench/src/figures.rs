@@ -26,18 +26,23 @@ fn font(size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().into()
 }
 
+/// A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `max` into about `parts`.
+pub(crate) fn nice_step(max: f64, parts: f64) -> f64 {
+    let raw = max / parts;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw)
+}
+
 /// Round axis ticks from 0 to at least `max` (about five).
 fn ticks(max: f64) -> Vec<f64> {
     if max <= 0.0 {
         return vec![0.0, 1.0];
     }
-    let raw = max / 5.0;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(raw);
+    let step = nice_step(max, 5.0);
     let mut out = vec![0.0];
     while *out.last().unwrap_or(&0.0) < max {
         out.push(out.len() as f64 * step);

@@ -551,13 +551,7 @@ fn format_p(p: f64) -> String {
 
 /// About six round tick times from 0 to `max`.
 fn time_ticks(max: f64) -> Vec<f64> {
-    let raw = max / 6.0;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(raw);
+    let step = crate::figures::nice_step(max, 6.0);
     (0..)
         .map(|i| i as f64 * step)
         .take_while(|t| *t <= max)

@@ -104,20 +104,7 @@ impl Lake {
     ///
     /// I/O or Parquet errors naming the table and file.
     pub fn frame(&self, table: Table) -> Result<DataFrame, Error> {
-        let path = self.path(table);
-        let file = File::open(&path).map_err(|source| Error::Io {
-            action: "opening",
-            path: path.clone(),
-            source,
-        })?;
-        ParquetReader::new(file)
-            .finish()
-            .map_err(|source| Error::Parquet {
-                action: "reading",
-                table,
-                path,
-                source,
-            })
+        self.read(table, None)
     }
 
     /// Reads only `columns` of `table` (Parquet is columnar: the others are not decoded).
@@ -126,6 +113,10 @@ impl Lake {
     ///
     /// I/O or Parquet errors naming the table and file (a missing column among them).
     pub fn columns(&self, table: Table, columns: &[&str]) -> Result<DataFrame, Error> {
+        self.read(table, Some(columns))
+    }
+
+    fn read(&self, table: Table, columns: Option<&[&str]>) -> Result<DataFrame, Error> {
         let path = self.path(table);
         let file = File::open(&path).map_err(|source| Error::Io {
             action: "opening",
@@ -133,7 +124,7 @@ impl Lake {
             source,
         })?;
         ParquetReader::new(file)
-            .with_columns(Some(columns.iter().map(|c| (*c).into()).collect()))
+            .with_columns(columns.map(|c| c.iter().map(|c| (*c).into()).collect()))
             .finish()
             .map_err(|source| Error::Parquet {
                 action: "reading",

@@ -18,8 +18,6 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 /// Bytes per decompressed block handed from the reader thread to the parser.
 const BLOCK: usize = 4 << 20;
 
@@ -80,7 +78,7 @@ pub enum Error {
 }
 
 /// Metrics of one FASTQ file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FastqStats {
     /// The file measured.
     pub path: PathBuf,
