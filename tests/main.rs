@@ -13,6 +13,7 @@
 //! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
 
 mod analysis;
+mod depth;
 mod errors;
 mod import;
 mod kernel;

@@ -157,14 +157,33 @@ enum QcAction {
         /// The sample's name in reports (default: from the read-1 file name).
         #[arg(long)]
         sample: Option<String>,
+        /// Write a standalone HTML report (metrics table, per-cycle quality chart).
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Print the JSON report (schema workbench.qc.fastq/1).
         #[arg(long)]
         json: bool,
     },
-    /// BAM counts as `samtools flagstat` gives them, and the bases after duplicate removal.
+    /// BAM counts as `samtools flagstat` gives them, bases after duplicate removal, insert
+    /// sizes, and depth of coverage as mosdepth computes it (sorted, indexed BAM).
     Bam {
         /// The BAM file.
         file: PathBuf,
+        /// Regions (BED, plain or gzip) for regional depth and breadth.
+        #[arg(long)]
+        bed: Option<PathBuf>,
+        /// Reads below this mapping quality add no depth (mosdepth -Q).
+        #[arg(long, default_value_t = 0)]
+        mapq: u8,
+        /// Breadth thresholds: bases with at least each depth.
+        #[arg(long, value_delimiter = ',', default_value = "1,10,20,30")]
+        thresholds: Vec<u32>,
+        /// Counts, bases and insert sizes only: no depth (any order, no index needed).
+        #[arg(long, conflicts_with = "bed")]
+        no_depth: bool,
+        /// Write a standalone HTML report (depth histogram, breadth, insert sizes).
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Print JSON (schema workbench.qc.bam/1).
         #[arg(long)]
         json: bool,
@@ -712,6 +731,7 @@ fn run(cli: Cli) -> Result<()> {
                     contract,
                     multiqc,
                     sample,
+                    html,
                     json,
                 },
         } => {
@@ -722,15 +742,14 @@ fn run(cli: Cli) -> Result<()> {
             let started = Instant::now();
             let report = workbench::qc::fastq::measure_sample(&paths)?;
             let total = report.total();
+            if let Some(path) = &html {
+                write_atomically(path, report.html_report().as_bytes())?;
+            }
             if let Some(dir) = &multiqc {
                 let sample = sample.unwrap_or_else(|| workbench::qc::fastq::sample_name(&paths[0]));
                 let path = dir.join(format!("{sample}_workbench_fastq_mqc.json"));
                 let text = serde_json::to_string_pretty(&report.multiqc(&sample))?;
-                let staging = dir.join(format!(".{sample}_workbench_fastq_mqc.json.partial"));
-                std::fs::write(&staging, text)
-                    .with_context(|| format!("writing {}", staging.display()))?;
-                std::fs::rename(&staging, &path)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write_atomically(&path, text.as_bytes())?;
                 eprintln!("wrote {}", path.display());
             }
             let verdicts = kind.map(|kind| {
@@ -839,6 +858,9 @@ fn run(cli: Cli) -> Result<()> {
                         .as_u64()
                         .with_context(|| format!("{}: dedup_bases missing", path.display()))?,
                 );
+                if measures.mean_depth.is_none() {
+                    measures.mean_depth = report["depth"]["mean"].as_f64();
+                }
             }
             let verdicts = workbench::qc::contract::judge(&contract, kind, &measures);
             if json {
@@ -855,9 +877,33 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Qc {
-            action: QcAction::Bam { file, json },
+            action:
+                QcAction::Bam {
+                    file,
+                    bed,
+                    mapq,
+                    thresholds,
+                    no_depth,
+                    html,
+                    json,
+                },
         } => {
-            let stats = workbench::qc::alignment::measure(&file)?;
+            let options = workbench::qc::depth::DepthOptions {
+                min_mapq: mapq,
+                thresholds,
+                bed,
+                ..Default::default()
+            };
+            let stats =
+                workbench::qc::alignment::measure_with(&file, (!no_depth).then_some(&options))?;
+            if let Some(depth) = &stats.depth {
+                for warning in &depth.warnings {
+                    eprintln!("warning: {warning}");
+                }
+            }
+            if let Some(path) = &html {
+                write_atomically(path, stats.html_report().as_bytes())?;
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&stats.to_json())?);
             } else {
@@ -872,6 +918,27 @@ fn run(cli: Cli) -> Result<()> {
                     p.duplicates,
                     stats.dedup_bases
                 );
+                if let Some(depth) = &stats.depth {
+                    let t = depth.regions_total.as_ref().unwrap_or(&depth.total);
+                    let breadth: Vec<String> = t
+                        .breadth
+                        .iter()
+                        .map(|(x, n)| {
+                            format!("≥{x}x {:.2}%", 100.0 * *n as f64 / t.length.max(1) as f64)
+                        })
+                        .collect();
+                    println!(
+                        "depth{}: mean {:.2} over {} bases; {}",
+                        if depth.bed.is_some() {
+                            " (BED regions)"
+                        } else {
+                            ""
+                        },
+                        t.mean,
+                        t.length,
+                        breadth.join(", ")
+                    );
+                }
             }
             Ok(())
         }
@@ -957,6 +1024,33 @@ fn print_verdicts(verdicts: &[workbench::qc::contract::Verdict]) {
         None => "INCOMPLETE (some rules not measured)",
     };
     println!("overall: {overall}");
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, so a reader
+/// never sees half a file and an existing file survives a failed write.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file name", path.display()))?;
+    let staging = dir.join(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::write(&staging, bytes)
+        .with_context(|| format!("writing {}", staging.display()))
+        .and_then(|()| {
+            std::fs::rename(&staging, path)
+                .with_context(|| format!("renaming {} to {}", staging.display(), path.display()))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    result
 }
 
 /// Writes `df` to `path` as Parquet through a temporary file in the same directory, so a

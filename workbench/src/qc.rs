@@ -3,8 +3,8 @@
 //!
 //! - [`fastq`]: streaming, bounded-memory metrics of plain, gzip or BGZF FASTQ (single or
 //!   paired): reads, bases, Q20/Q30, GC, N, lengths, per-cycle quality, duplication.
-//! - [`alignment`]: BAM counts as `samtools flagstat` gives them, bases after duplicate
-//!   removal.
+//! - [`alignment`]: one pass over a BAM: counts as `samtools flagstat` gives them, bases
+//!   after duplicate removal, insert sizes, and [`depth`] as mosdepth computes it.
 //! - [`contract`]: the R4/R5 rules, configurable thresholds, a verdict per rule with the
 //!   measured value, the threshold and the rule id.
 //! - [`feedback`]: the R2 specimen SOP check per specimen and hospital, and sequencing QC
@@ -12,5 +12,7 @@
 
 pub mod alignment;
 pub mod contract;
+pub mod depth;
 pub mod fastq;
 pub mod feedback;
+pub mod report;

@@ -6,11 +6,16 @@
 //! primary records only; a mapping quality of 255 (unavailable) counts as ≥ 5, as in
 //! samtools. Bases after duplicate removal are the stored bases of primary, non-duplicate,
 //! QC-passed records: the volume R5 sets at 90 (normal) and 360 (tumour) Gbases.
-//! Depth and breadth (mosdepth's territory) are not built yet.
+//!
+//! The same pass measures insert sizes and, for a coordinate-sorted and indexed file, the
+//! depth of coverage of [`super::depth`]. BGZF blocks are inflated on worker threads while
+//! this thread decodes records, so the pass runs at the speed of decompression.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use super::depth::{Alignment, BedError, Depth, DepthOptions, DepthStats};
 
 /// Why a BAM file cannot be measured.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +40,42 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Depth needs an index next to the file (`samtools index`).
+    #[error(
+        "{}: no index (.bai or .csi) next to the file; depth needs a sorted, indexed BAM: run `samtools index {}`, or measure counts only",
+        path.display(),
+        path.display()
+    )]
+    MissingIndex {
+        /// The BAM file.
+        path: PathBuf,
+    },
+    /// The index cannot be read or is not of this file.
+    #[error("{}: {reason}", index.display())]
+    Index {
+        /// The index file.
+        index: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Depth needs records sorted by coordinate.
+    #[error(
+        "{}: record {record} ({here}) comes after {before}: the file is not sorted by coordinate; run `samtools sort`, or measure counts only",
+        path.display()
+    )]
+    Unsorted {
+        /// The BAM file.
+        path: PathBuf,
+        /// 1-based record number.
+        record: u64,
+        /// The record's position.
+        here: String,
+        /// The previous record's position.
+        before: String,
+    },
+    /// The BED file of regions.
+    #[error(transparent)]
+    Bed(#[from] BedError),
 }
 
 /// The flagstat counts of one QC class (passed or failed).
@@ -74,8 +115,103 @@ pub struct Flagstat {
     pub with_mate_mapped_to_a_different_chr_mapq5: u64,
 }
 
-/// QC of one BAM file.
+/// Insert sizes of read pairs: |TLEN| of the last segment of each primary, QC-passed,
+/// non-duplicate pair with both mates mapped to one reference sequence (TLEN ≠ 0), so each
+/// pair counts once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InsertSizes {
+    /// Pairs counted at each size up to 100,000 (index = size).
+    pub histogram: Vec<u64>,
+    /// Pairs longer than 100,000 (chimeric or structural); outside the summaries.
+    pub longer: u64,
+}
+
+const INSERT_CAP: usize = 100_000;
+
+impl InsertSizes {
+    fn add(&mut self, size: u64) {
+        let size = size as usize;
+        if size > INSERT_CAP {
+            self.longer += 1;
+            return;
+        }
+        if size >= self.histogram.len() {
+            self.histogram.resize(size + 1, 0);
+        }
+        self.histogram[size] += 1;
+    }
+
+    /// Pairs in the histogram.
+    pub fn pairs(&self) -> u64 {
+        self.histogram.iter().sum()
+    }
+
+    /// Mean size.
+    pub fn mean(&self) -> Option<f64> {
+        let n = self.pairs();
+        (n > 0).then(|| {
+            self.histogram
+                .iter()
+                .enumerate()
+                .map(|(s, c)| s as f64 * *c as f64)
+                .sum::<f64>()
+                / n as f64
+        })
+    }
+
+    /// Population standard deviation.
+    pub fn sd(&self) -> Option<f64> {
+        let n = self.pairs() as f64;
+        let mean = self.mean()?;
+        let ss: f64 = self
+            .histogram
+            .iter()
+            .enumerate()
+            .map(|(s, c)| (s as f64 - mean).powi(2) * *c as f64)
+            .sum();
+        Some((ss / n).sqrt())
+    }
+
+    /// The smallest size with at least `q` of the pairs at or below it (`q` in 0..=1).
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        let n = self.pairs();
+        if n == 0 {
+            return None;
+        }
+        let want = ((q * n as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (size, c) in self.histogram.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return Some(size as u64);
+            }
+        }
+        None
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let sparse: Vec<[u64; 2]> = self
+            .histogram
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(s, c)| [s as u64, *c])
+            .collect();
+        serde_json::json!({
+            "pairs": self.pairs(),
+            "longer_than_100000": self.longer,
+            "mean": self.mean(),
+            "sd": self.sd(),
+            "median": self.quantile(0.5),
+            "p05": self.quantile(0.05),
+            "p95": self.quantile(0.95),
+            "histogram": sparse,
+        })
+    }
+}
+
+/// QC of one BAM file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BamStats {
     /// The file.
     pub path: PathBuf,
@@ -87,10 +223,14 @@ pub struct BamStats {
     pub primary_bases: u64,
     /// Stored bases of primary, non-duplicate, QC-passed records.
     pub dedup_bases: u64,
+    /// Insert sizes of proper pairs.
+    pub insert_sizes: InsertSizes,
+    /// Depth of coverage, when asked for.
+    pub depth: Option<DepthStats>,
 }
 
 impl BamStats {
-    /// `{"schema": "workbench.qc.bam/1", …}` with the counts and bases.
+    /// `{"schema": "workbench.qc.bam/1", …}` with the counts, bases, insert sizes and depth.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "schema": "workbench.qc.bam/1",
@@ -98,37 +238,128 @@ impl BamStats {
             "flagstat": {"qc_passed": self.qc_passed, "qc_failed": self.qc_failed},
             "primary_bases": self.primary_bases,
             "dedup_bases": self.dedup_bases,
+            "insert_size": self.insert_sizes.to_json(),
+            "depth": self.depth.as_ref().map(DepthStats::to_json),
         })
     }
 }
 
-/// Reads every record of `path` and counts.
+/// Counts, bases and insert sizes of `path`, without depth (any order, no index needed).
 ///
 /// # Errors
 ///
 /// [`Error::Open`] for a missing or non-BAM file, [`Error::Record`] naming the record
 /// that could not be decoded.
 pub fn measure(path: &Path) -> Result<BamStats, Error> {
+    measure_with(path, None)
+}
+
+/// The index next to `path`: `X.bam.bai`, `X.bai` or `X.bam.csi`.
+fn find_index(path: &Path) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    for ext in ["bai", "csi"] {
+        let mut s = path.as_os_str().to_owned();
+        s.push(format!(".{ext}"));
+        candidates.push(PathBuf::from(s));
+        candidates.push(path.with_extension(ext));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Checks that the index is readable and has the header's reference sequences.
+fn check_index(path: &Path, references: usize) -> Result<(), Error> {
+    let index = find_index(path).ok_or_else(|| Error::MissingIndex {
+        path: path.to_owned(),
+    })?;
+    let bad = |reason: String| Error::Index {
+        index: index.clone(),
+        reason,
+    };
+    let count = if index.extension().is_some_and(|e| e == "csi") {
+        noodles_csi::fs::read(&index)
+            .map_err(|e| bad(format!("unreadable index: {e}")))?
+            .reference_sequences()
+            .len()
+    } else {
+        noodles_bam::bai::fs::read(&index)
+            .map_err(|e| bad(format!("unreadable index: {e}")))?
+            .reference_sequences()
+            .len()
+    };
+    if count != references {
+        return Err(bad(format!(
+            "the index has {count} reference sequences and {} has {references}: it is not the index of this file (re-run `samtools index`)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Everything of [`measure`], and depth with `depth` options: the file must then be sorted
+/// by coordinate and indexed.
+///
+/// # Errors
+///
+/// As [`measure`], and [`Error::MissingIndex`], [`Error::Index`], [`Error::Unsorted`] (with
+/// the first record out of order) and [`Error::Bed`] when depth is asked for.
+pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Error> {
     let open = |source| Error::Open {
         path: path.to_owned(),
         source,
     };
-    let mut reader = noodles_bam::io::reader::Builder
-        .build_from_path(path)
-        .map_err(open)?;
-    reader.read_header().map_err(open)?;
+    let file = std::fs::File::open(path).map_err(open)?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(1);
+    let inflater = noodles_bgzf::io::MultithreadedReader::with_worker_count(
+        std::num::NonZero::new(workers).unwrap_or(std::num::NonZero::<usize>::MIN),
+        file,
+    );
+    let mut reader = noodles_bam::io::Reader::from(inflater);
+    let header = reader.read_header().map_err(open)?;
+    let references: Vec<(String, u64)> = header
+        .reference_sequences()
+        .iter()
+        .map(|(name, rs)| (name.to_string(), rs.length().get() as u64))
+        .collect();
+    let mut coverage = match depth {
+        Some(options) => {
+            check_index(path, references.len())?;
+            Some(Depth::new(options.clone(), references.clone())?)
+        }
+        None => None,
+    };
     let mut stats = BamStats {
         path: path.to_owned(),
-        ..Default::default()
+        qc_passed: Flagstat::default(),
+        qc_failed: Flagstat::default(),
+        primary_bases: 0,
+        dedup_bases: 0,
+        insert_sizes: InsertSizes::default(),
+        depth: None,
     };
-    for (i, result) in reader.records().enumerate() {
-        let failed = |source| Error::Record {
+    let mut record = noodles_bam::Record::default();
+    // (reference id or "unplaced", 0-based position) of the previous record, for the order check.
+    let mut previous: (usize, u64) = (0, 0);
+    let mut n: u64 = 0;
+    loop {
+        let number = n + 1;
+        let failed = move |source| Error::Record {
             path: path.to_owned(),
-            record: i as u64 + 1,
+            record: number,
             source,
         };
-        let record = result.map_err(failed)?;
+        if reader.read_record(&mut record).map_err(failed)? == 0 {
+            break;
+        }
+        n = number;
         let flags = record.flags();
+        let tid = record.reference_sequence_id().transpose().map_err(failed)?;
+        let mtid = record
+            .mate_reference_sequence_id()
+            .transpose()
+            .map_err(failed)?;
         let s = if flags.is_qc_fail() {
             &mut stats.qc_failed
         } else {
@@ -159,11 +390,6 @@ pub fn measure(path: &Path) -> Result<BamStats, Error> {
                 }
                 if mapped && !flags.is_mate_unmapped() {
                     s.with_itself_and_mate_mapped += 1;
-                    let tid = record.reference_sequence_id().transpose().map_err(failed)?;
-                    let mtid = record
-                        .mate_reference_sequence_id()
-                        .transpose()
-                        .map_err(failed)?;
                     if tid != mtid {
                         s.with_mate_mapped_to_a_different_chr += 1;
                         // samtools compares the raw byte: 255 (unavailable) counts as ≥ 5.
@@ -191,8 +417,259 @@ pub fn measure(path: &Path) -> Result<BamStats, Error> {
             stats.primary_bases += bases;
             if !flags.is_duplicate() {
                 stats.dedup_bases += bases;
+                if flags.is_segmented()
+                    && flags.is_last_segment()
+                    && mapped
+                    && !flags.is_mate_unmapped()
+                    && tid.is_some()
+                    && tid == mtid
+                    && record.template_length() != 0
+                {
+                    stats
+                        .insert_sizes
+                        .add(u64::from(record.template_length().unsigned_abs()));
+                }
             }
         }
+        let Some(coverage) = coverage.as_mut() else {
+            continue;
+        };
+        let pos = record
+            .alignment_start()
+            .transpose()
+            .map_err(failed)?
+            .map(|p| p.get() as u64 - 1);
+        let key = (tid.unwrap_or(usize::MAX), pos.unwrap_or(0));
+        if key < previous {
+            let place = |(t, p): (usize, u64)| match references.get(t) {
+                Some((name, _)) => format!("{name}:{}", p + 1),
+                None => "unplaced".to_owned(),
+            };
+            return Err(Error::Unsorted {
+                path: path.to_owned(),
+                record: n,
+                here: place(key),
+                before: place(previous),
+            });
+        }
+        previous = key;
+        let (Some(tid), Some(pos)) = (tid, pos) else {
+            continue;
+        };
+        let mate_pos = record
+            .mate_alignment_start()
+            .transpose()
+            .map_err(failed)?
+            .map(|p| p.get() as u64 - 1);
+        coverage.push(&Alignment {
+            tid,
+            pos,
+            flags: u16::from(flags),
+            mapq: record.mapping_quality().map_or(255, u8::from),
+            mate_tid: mtid,
+            mate_pos,
+            name: record.name().map_or(&[][..], |n| n.as_ref()),
+            cigar: record.cigar().as_bytes(),
+        });
     }
+    stats.depth = coverage.map(Depth::finish);
     Ok(stats)
+}
+
+/// The depth below which `share` of the positions of `histogram` lie (the plots' x extent).
+fn depth_extent(histogram: &[u64], share: f64) -> usize {
+    let total: u64 = histogram.iter().sum();
+    let mut seen = 0;
+    for (depth, n) in histogram.iter().enumerate() {
+        seen += n;
+        if seen as f64 >= share * total as f64 {
+            return depth;
+        }
+    }
+    histogram.len().saturating_sub(1)
+}
+
+impl DepthStats {
+    /// Percent of positions at each depth (genome, and BED regions if given).
+    pub fn histogram_plot(&self) -> crate::display::Svg {
+        let extent = (depth_extent(&self.histogram, 0.995) + 2).max(10);
+        let series = self.per_depth(extent, |h, total, d| {
+            100.0 * h.get(d).copied().unwrap_or(0) as f64 / total
+        });
+        super::report::line_chart(
+            "Depth distribution",
+            "depth",
+            "% of positions",
+            &series,
+            &[],
+            None,
+        )
+    }
+
+    /// Percent of positions with at least each depth (breadth of coverage).
+    pub fn breadth_plot(&self) -> crate::display::Svg {
+        let extent = (depth_extent(&self.histogram, 0.995) + 2).max(32);
+        let series = self.per_depth(extent, |h, total, d| {
+            100.0 * h.iter().skip(d).sum::<u64>() as f64 / total
+        });
+        super::report::line_chart(
+            "Breadth of coverage",
+            "depth at least",
+            "% of positions",
+            &series,
+            &[],
+            Some(100.0),
+        )
+    }
+
+    fn per_depth(
+        &self,
+        extent: usize,
+        value: impl Fn(&[u64], f64, usize) -> f64,
+    ) -> Vec<super::report::Series> {
+        let mut out = Vec::new();
+        let mut add = |label: &str, h: &[u64]| {
+            let total = h.iter().sum::<u64>().max(1) as f64;
+            out.push(super::report::Series {
+                label: label.to_owned(),
+                points: (0..=extent)
+                    .map(|d| (d as f64, value(h, total, d)))
+                    .collect(),
+            });
+        };
+        add("genome", &self.histogram);
+        if self.regions_total.is_some() {
+            add("BED regions", &self.regions_histogram);
+        }
+        out
+    }
+}
+
+impl InsertSizes {
+    /// Pairs per insert size, up to the 99th percentile.
+    pub fn plot(&self) -> crate::display::Svg {
+        let extent = self.quantile(0.99).unwrap_or(0) as usize + 1;
+        let points = (0..=extent)
+            .map(|s| (s as f64, self.histogram.get(s).copied().unwrap_or(0) as f64))
+            .collect();
+        super::report::line_chart(
+            "Insert sizes",
+            "insert size (bp)",
+            "pairs",
+            &[super::report::Series {
+                label: "pairs".into(),
+                points,
+            }],
+            &[],
+            None,
+        )
+    }
+}
+
+impl BamStats {
+    /// The report as HTML: counts, depth and breadth tables, then the depth, breadth and
+    /// insert-size charts.
+    pub fn html(&self) -> crate::display::Html {
+        use crate::display::escape;
+        use std::fmt::Write as _;
+        let p = &self.qc_passed;
+        let mut html = String::from("<div class=\"workbench-qc\">");
+        let _ = write!(
+            html,
+            "<table class=\"dataframe\"><thead><tr><th>{}</th><th>QC-passed</th><th>QC-failed</th></tr></thead><tbody>",
+            escape(&self.path.display().to_string())
+        );
+        let f = &self.qc_failed;
+        for (name, a, b) in [
+            ("records", p.total, f.total),
+            ("primary", p.primary, f.primary),
+            ("mapped", p.mapped, f.mapped),
+            ("properly paired", p.properly_paired, f.properly_paired),
+            ("duplicates", p.duplicates, f.duplicates),
+            ("secondary", p.secondary, f.secondary),
+            ("supplementary", p.supplementary, f.supplementary),
+        ] {
+            let _ = write!(html, "<tr><td>{name}</td><td>{a}</td><td>{b}</td></tr>");
+        }
+        let _ = write!(
+            html,
+            "</tbody></table><table class=\"dataframe\"><tbody>\
+             <tr><td>bases (primary)</td><td>{}</td></tr>\
+             <tr><td>bases after duplicate removal</td><td>{}</td></tr>",
+            self.primary_bases, self.dedup_bases
+        );
+        let is = &self.insert_sizes;
+        if let (Some(mean), Some(sd), Some(median)) = (is.mean(), is.sd(), is.quantile(0.5)) {
+            let _ = write!(
+                html,
+                "<tr><td>insert size (pairs {})</td><td>median {median}, mean {mean:.1}, sd {sd:.1}</td></tr>",
+                is.pairs()
+            );
+        }
+        html.push_str("</tbody></table>");
+        let mut text = format!(
+            "{}: {} records, {} mapped, {} duplicates, {} bases after duplicate removal",
+            self.path.display(),
+            p.total + f.total,
+            p.mapped,
+            p.duplicates,
+            self.dedup_bases
+        );
+        if let Some(depth) = &self.depth {
+            let mut rows: Vec<(String, &super::depth::DepthSummary)> =
+                vec![("all sequences with reads".into(), &depth.total)];
+            if let Some(r) = &depth.regions_total {
+                rows.push((format!("BED regions ({})", depth.regions.len()), r));
+            }
+            if depth.sequences.len() <= 30 {
+                rows.extend(depth.sequences.iter().map(|s| (s.name.clone(), &s.summary)));
+            }
+            html.push_str(
+                "<table class=\"dataframe\"><thead><tr><th>depth</th><th>length</th><th>mean</th>\
+                 <th>min</th><th>max</th>",
+            );
+            for (t, _) in &depth.total.breadth {
+                let _ = write!(html, "<th>≥{t}x %</th>");
+            }
+            html.push_str("</tr></thead><tbody>");
+            for (name, s) in &rows {
+                let _ = write!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td>",
+                    escape(name),
+                    s.length,
+                    s.mean,
+                    s.min,
+                    s.max
+                );
+                for (t, _) in &s.breadth {
+                    let _ = write!(
+                        html,
+                        "<td>{:.2}</td>",
+                        100.0 * s.breadth_fraction(*t).unwrap_or(0.0)
+                    );
+                }
+                html.push_str("</tr>");
+            }
+            html.push_str("</tbody></table>");
+            html.push_str(&depth.histogram_plot().svg);
+            html.push_str(&depth.breadth_plot().svg);
+            let _ = write!(text, "; mean depth {:.2}", depth.mean());
+        }
+        if is.pairs() > 0 {
+            html.push_str(&is.plot().svg);
+        }
+        html.push_str("</div>");
+        crate::display::Html { html, text }
+    }
+
+    /// The report as a standalone HTML page (what `workbench qc bam --html` writes).
+    pub fn html_report(&self) -> String {
+        super::report::standalone("BAM QC", &self.html())
+    }
+
+    /// Shows the report in a notebook (called by evcxr for a cell's last value).
+    pub fn evcxr_display(&self) {
+        self.html().evcxr_display();
+    }
 }

@@ -671,70 +671,36 @@ impl FastqReport {
     /// The per-cycle mean quality of every file as a line chart (Phred scale, with the Q20
     /// and Q30 levels marked).
     pub fn quality_plot(&self) -> crate::display::Svg {
-        use plotters::prelude::*;
-        let cycles = self
+        let series: Vec<super::report::Series> = self
             .files
             .iter()
-            .map(|f| f.cycle_bases.len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
-            // Drawing into a String cannot fail on I/O.
-            let _ = root.fill(&WHITE);
-            if let Ok(mut chart) = ChartBuilder::on(&root)
-                .caption("Mean quality per cycle", ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(50)
-                .build_cartesian_2d(0f64..cycles as f64, 0f64..42f64)
-            {
-                let _ = chart
-                    .configure_mesh()
-                    .x_desc("cycle (position in read, from 1)")
-                    .y_desc("mean quality (Phred)")
-                    .draw();
-                for level in [20.0, 30.0] {
-                    let _ = chart.draw_series(LineSeries::new(
-                        [(0.0, level), (cycles as f64, level)],
-                        BLACK.mix(0.3),
-                    ));
-                }
-                for (i, f) in self.files.iter().enumerate() {
-                    let colour = Palette99::pick(i).to_rgba();
-                    let points: Vec<(f64, f64)> = f
-                        .cycle_mean_quality()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(c, q)| (c as f64 + 1.0, q))
-                        .collect();
-                    let label = f
-                        .path
-                        .file_name()
-                        .map_or_else(|| format!("file {}", i + 1), |n| n.to_string_lossy().into());
-                    if let Ok(series) =
-                        chart.draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                    {
-                        series.label(label).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                        });
-                    }
-                }
-                let _ = chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::LowerLeft)
-                    .draw();
-            }
-            let _ = root.present();
-        }
-        crate::display::Svg {
-            svg,
-            text: "mean quality per cycle".to_owned(),
-        }
+            .enumerate()
+            .map(|(i, f)| super::report::Series {
+                label: f
+                    .path
+                    .file_name()
+                    .map_or_else(|| format!("file {}", i + 1), |n| n.to_string_lossy().into()),
+                points: f
+                    .cycle_mean_quality()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(c, q)| (c as f64 + 1.0, q))
+                    .collect(),
+            })
+            .collect();
+        super::report::line_chart(
+            "Mean quality per cycle",
+            "cycle (position in read, from 1)",
+            "mean quality (Phred)",
+            &series,
+            &[20.0, 30.0],
+            Some(42.0),
+        )
+    }
+
+    /// The report as a standalone HTML page (what `workbench qc fastq --html` writes).
+    pub fn html_report(&self) -> String {
+        super::report::standalone("FASTQ QC", &self.html())
     }
 
     /// The report as HTML: a table of the main metrics per file and in total, then the
