@@ -238,6 +238,17 @@ fn multiqc_reads_our_custom_content() {
     args.extend(["--multiqc", content.to_str().expect("utf-8"), "--json"]);
     let report: Value = serde_json::from_str(&workbench_ok(&args)).expect("JSON");
     assert!(content.join("HCC1143_workbench_fastq_mqc.json").is_file());
+    let bam = shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
+    let bam_report: Value = serde_json::from_str(&workbench_ok(&[
+        "qc",
+        "bam",
+        bam.to_str().expect("utf-8"),
+        "--multiqc",
+        content.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("JSON");
+    assert!(content.join("HCC1143_workbench_bam_mqc.json").is_file());
     let out = dir.path().join("multiqc");
     let status = Command::new(crate::support::python_path())
         .args([
@@ -263,6 +274,16 @@ fn multiqc_reads_our_custom_content() {
     let q30 = row["q30_percent"].as_f64().expect("q30");
     let ours = 100.0 * report["total"]["q30_rate"].as_f64().expect("rate");
     assert!((q30 - ours).abs() < 1e-9, "{q30} vs {ours}");
+    let row = &data["report_saved_raw_data"]["multiqc_workbench_bam_table"]["HCC1143"];
+    let depth = row["mean_depth"].as_f64().expect("mean depth");
+    let ours = bam_report["depth"]["mean"].as_f64().expect("mean");
+    assert!((depth - ours).abs() < 1e-9, "{depth} vs {ours}");
+    let ours = 100.0
+        * bam_report["depth"]["total"]["breadth_fraction"]["10"]
+            .as_f64()
+            .expect("≥10x");
+    let theirs = row["breadth_10x_percent"].as_f64().expect("breadth");
+    assert!((theirs - ours).abs() < 1e-9, "{theirs} vs {ours}");
 }
 
 #[test]
@@ -487,5 +508,94 @@ fn bad_bam_is_refused_with_the_file() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         let name = path.file_name().expect("name").to_string_lossy();
         assert!(stderr.contains(name.as_ref()), "{name} not in {stderr}");
+    }
+}
+
+#[test]
+fn reports_and_charts_are_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    // BAM: the standalone page holds the counts, the depth table and three charts.
+    let bam = shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
+    let report: Value = serde_json::from_str(&workbench_ok(&[
+        "qc",
+        "bam",
+        bam.to_str().expect("utf-8"),
+        "--html",
+        &path("bam.html"),
+        "--json",
+    ]))
+    .expect("JSON");
+    let html = std::fs::read_to_string(path("bam.html")).expect("bam.html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(
+        html.matches("<svg").count(),
+        3,
+        "depth, breadth, insert sizes"
+    );
+    for needle in [
+        "Depth distribution",
+        "Breadth of coverage",
+        "Insert sizes",
+        &report["flagstat"]["qc_passed"]["properly_paired"].to_string(),
+        &format!(
+            "{:.2}",
+            report["depth"]["mean"].as_f64().expect("mean depth")
+        ),
+    ] {
+        assert!(html.contains(needle), "{needle} not in the BAM report");
+    }
+    // FASTQ: the page holds the read count and the per-cycle chart.
+    let files = &samples()[1];
+    let fastq: Value = serde_json::from_str(&workbench_ok(&[
+        "qc",
+        "fastq",
+        files[0].to_str().expect("utf-8"),
+        files[1].to_str().expect("utf-8"),
+        "--html",
+        &path("fastq.html"),
+        "--json",
+    ]))
+    .expect("JSON");
+    let html = std::fs::read_to_string(path("fastq.html")).expect("fastq.html");
+    assert!(html.contains("Mean quality per cycle") && html.contains("<svg"));
+    assert!(html.contains(&fastq["total"]["reads"].to_string()));
+    // Trends and SOP charts name every centre, month and hospital of their tables.
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        "600",
+        "--seed",
+        "5",
+        "--out",
+        &path("synth"),
+    ]);
+    let lake = path("synth/lake");
+    for (what, svg, keys) in [
+        ("trends", "trends.svg", &["sequencing_centre", "month"][..]),
+        ("sop", "sop.svg", &["hospital"][..]),
+    ] {
+        let rows: Value = serde_json::from_str(&workbench_ok(&[
+            "qc",
+            what,
+            "--lake",
+            &lake,
+            "--svg",
+            &path(svg),
+            "--json",
+        ]))
+        .expect("JSON");
+        let figure = std::fs::read_to_string(path(svg)).expect("svg");
+        assert!(figure.starts_with("<svg"), "{what}");
+        for row in rows.as_array().expect("rows") {
+            for key in keys {
+                let value = row[*key].as_str().expect("text");
+                // Month labels are thinned to at most 12 on the axis; centres and
+                // hospitals are all drawn.
+                if *key != "month" {
+                    assert!(figure.contains(value), "{what}: {value} not drawn");
+                }
+            }
+        }
     }
 }

@@ -63,14 +63,18 @@ fn format_tick(value: f64) -> String {
 pub fn bars(title: &str, axis: &str, items: &[(String, f64, String)]) -> Svg {
     let n = items.len() as i32;
     let height = (TOP + n * ROW + 70).max(160) as u32;
-    let plot_width = WIDTH as i32 - LEFT - 170;
+    // Room for the longest label at about 7 px per character (13 px sans-serif).
+    let longest = items.iter().map(|i| i.0.chars().count()).max().unwrap_or(0) as i32;
+    let left = LEFT.max(24 + 7 * longest);
+    let width = (WIDTH as i32).max(left + 520);
+    let plot_width = width - left - 170;
     let max = items.iter().map(|i| i.1).fold(0.0f64, f64::max);
     let ticks = ticks(max);
     let top_tick = *ticks.last().unwrap_or(&1.0);
-    let x = |v: f64| LEFT + (v / top_tick * f64::from(plot_width)) as i32;
+    let x = |v: f64| left + (v / top_tick * f64::from(plot_width)) as i32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width as u32, height)).into_drawing_area();
         // Drawing into a String cannot fail on I/O; an error would leave the figure
         // incomplete, which its text alternative still describes.
         let _ = root.fill(&WHITE);
@@ -80,13 +84,13 @@ pub fn bars(title: &str, axis: &str, items: &[(String, f64, String)]) -> Svg {
             let y = TOP + i as i32 * ROW;
             let _ = root.draw(&Text::new(label.clone(), (12, y + 3), font(13)));
             let _ = root.draw(&Rectangle::new(
-                [(LEFT, y + 2), (x(*value).max(LEFT + 1), y + ROW - 4)],
+                [(left, y + 2), (x(*value).max(left + 1), y + ROW - 4)],
                 Palette99::pick(0).filled(),
             ));
             let _ = root.draw(&Text::new(note.clone(), (x(*value) + 6, y + 4), font(12)));
         }
         let _ = root.draw(&PathElement::new(
-            vec![(LEFT, TOP - 4), (LEFT, bottom), (x(top_tick), bottom)],
+            vec![(left, TOP - 4), (left, bottom), (x(top_tick), bottom)],
             BLACK,
         ));
         for t in &ticks {
@@ -100,7 +104,7 @@ pub fn bars(title: &str, axis: &str, items: &[(String, f64, String)]) -> Svg {
                 font(12),
             ));
         }
-        let _ = root.draw(&Text::new(axis.to_owned(), (LEFT, bottom + 32), font(14)));
+        let _ = root.draw(&Text::new(axis.to_owned(), (left, bottom + 32), font(14)));
         let _ = root.present();
     }
     let mut text = format!("{title}\n");

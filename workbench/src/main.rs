@@ -184,6 +184,12 @@ enum QcAction {
         /// Write a standalone HTML report (depth histogram, breadth, insert sizes).
         #[arg(long)]
         html: Option<PathBuf>,
+        /// Write MultiQC custom content (NAME_workbench_bam_mqc.json) into this directory.
+        #[arg(long)]
+        multiqc: Option<PathBuf>,
+        /// The sample's name in reports (default: the file name up to its first dot).
+        #[arg(long)]
+        sample: Option<String>,
         /// Print JSON (schema workbench.qc.bam/1).
         #[arg(long)]
         json: bool,
@@ -196,6 +202,9 @@ enum QcAction {
         /// One row per specimen instead of per hospital.
         #[arg(long)]
         specimens: bool,
+        /// Also write the per-hospital violation rates as an SVG chart.
+        #[arg(long, conflicts_with = "specimens")]
+        svg: Option<PathBuf>,
         /// Print JSON rows.
         #[arg(long)]
         json: bool,
@@ -208,6 +217,9 @@ enum QcAction {
         /// Contract thresholds for the below-threshold counts.
         #[arg(long)]
         contract: Option<PathBuf>,
+        /// Also write mean Q30 per centre and month as an SVG chart.
+        #[arg(long)]
+        svg: Option<PathBuf>,
         /// Print JSON rows.
         #[arg(long)]
         json: bool,
@@ -885,6 +897,8 @@ fn run(cli: Cli) -> Result<()> {
                     thresholds,
                     no_depth,
                     html,
+                    multiqc,
+                    sample,
                     json,
                 },
         } => {
@@ -903,6 +917,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(path) = &html {
                 write_atomically(path, stats.html_report().as_bytes())?;
+            }
+            if let Some(dir) = &multiqc {
+                let sample = sample.unwrap_or_else(|| {
+                    let name = file.file_name().unwrap_or_default().to_string_lossy();
+                    name.split('.').next().unwrap_or_default().to_owned()
+                });
+                let path = dir.join(format!("{sample}_workbench_bam_mqc.json"));
+                let text = serde_json::to_string_pretty(&stats.multiqc(&sample))?;
+                write_atomically(&path, text.as_bytes())?;
+                eprintln!("wrote {}", path.display());
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&stats.to_json())?);
@@ -947,6 +971,7 @@ fn run(cli: Cli) -> Result<()> {
                 QcAction::Sop {
                     lake,
                     specimens,
+                    svg,
                     json,
                 },
         } => {
@@ -956,6 +981,10 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 workbench::qc::feedback::sop_by_hospital(&lake)?
             };
+            if let Some(path) = &svg {
+                let figure = workbench::qc::feedback::sop_plot(&df)?;
+                write_atomically(path, figure.svg.as_bytes())?;
+            }
             print_frame(&df, json)
         }
         Command::Qc {
@@ -963,12 +992,18 @@ fn run(cli: Cli) -> Result<()> {
                 QcAction::Trends {
                     lake,
                     contract,
+                    svg,
                     json,
                 },
         } => {
             let lake = Lake::open(&lake)?;
             let contract = load_contract(contract.as_deref())?;
-            print_frame(&workbench::qc::feedback::trends(&lake, &contract)?, json)
+            let df = workbench::qc::feedback::trends(&lake, &contract)?;
+            if let Some(path) = &svg {
+                let figure = workbench::qc::feedback::trends_plot(&df, &contract)?;
+                write_atomically(path, figure.svg.as_bytes())?;
+            }
+            print_frame(&df, json)
         }
         Command::Lake {
             action: LakeAction::Describe { dir, json },

@@ -476,11 +476,13 @@ pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStat
     Ok(stats)
 }
 
-/// The depth below which `share` of the positions of `histogram` lie (the plots' x extent).
+/// The depth below which `share` of the covered positions of `histogram` lie (the plots'
+/// x extent; uncovered positions are left out so a small target in a large genome still
+/// gets a readable axis).
 fn depth_extent(histogram: &[u64], share: f64) -> usize {
-    let total: u64 = histogram.iter().sum();
+    let total: u64 = histogram.iter().skip(1).sum();
     let mut seen = 0;
-    for (depth, n) in histogram.iter().enumerate() {
+    for (depth, n) in histogram.iter().enumerate().skip(1) {
         seen += n;
         if seen as f64 >= share * total as f64 {
             return depth;
@@ -518,7 +520,7 @@ impl DepthStats {
             "% of positions",
             &series,
             &[],
-            Some(100.0),
+            Some((0.0, 100.0)),
         )
     }
 
@@ -661,6 +663,56 @@ impl BamStats {
         }
         html.push_str("</div>");
         crate::display::Html { html, text }
+    }
+
+    /// MultiQC custom content (a `*_mqc.json` file's JSON): one table row for `sample`, so
+    /// sites that run MultiQC see these numbers beside samtools' and mosdepth's.
+    pub fn multiqc(&self, sample: &str) -> serde_json::Value {
+        let p = &self.qc_passed;
+        let percent = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                100.0 * a as f64 / b as f64
+            }
+        };
+        let mut row = serde_json::json!({
+            "mapped_percent": percent(p.mapped, p.total),
+            "properly_paired_percent": percent(p.properly_paired, p.paired_in_sequencing),
+            "duplicate_percent": percent(p.primary_duplicates, p.primary),
+            "dedup_gbases": self.dedup_bases as f64 / 1e9,
+            "insert_size_median": self.insert_sizes.quantile(0.5),
+        });
+        let mut headers = serde_json::json!({
+            "mapped_percent": {"title": "% Mapped", "min": 0, "max": 100, "suffix": "%"},
+            "properly_paired_percent": {"title": "% Proper pairs", "min": 0, "max": 100, "suffix": "%"},
+            "duplicate_percent": {"title": "% Dup", "min": 0, "max": 100, "suffix": "%"},
+            "dedup_gbases": {"title": "Gbases (dedup)", "format": "{:,.2f}"},
+            "insert_size_median": {"title": "Insert size", "format": "{:,.0f}"},
+        });
+        if let Some(depth) = &self.depth {
+            let t = depth.regions_total.as_ref().unwrap_or(&depth.total);
+            row["mean_depth"] = serde_json::json!(depth.mean());
+            headers["mean_depth"] = serde_json::json!({"title": "Mean depth", "suffix": "X"});
+            for (threshold, _) in &t.breadth {
+                let key = format!("breadth_{threshold}x_percent");
+                row[&key] =
+                    serde_json::json!(100.0 * t.breadth_fraction(*threshold).unwrap_or(0.0));
+                headers[&key] = serde_json::json!({
+                    "title": format!("≥ {threshold}X"), "min": 0, "max": 100, "suffix": "%"
+                });
+            }
+        }
+        serde_json::json!({
+            "id": "workbench_bam",
+            "section_name": "Workbench BAM QC",
+            "description": "Counts as samtools flagstat gives them, bases after duplicate removal, \
+                            and depth as mosdepth computes it (workbench qc bam).",
+            "plot_type": "table",
+            "pconfig": {"id": "workbench_bam_table", "title": "Workbench: BAM QC"},
+            "headers": headers,
+            "data": {sample: row},
+        })
     }
 
     /// The report as a standalone HTML page (what `workbench qc bam --html` writes).

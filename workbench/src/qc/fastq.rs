@@ -694,7 +694,7 @@ impl FastqReport {
             "mean quality (Phred)",
             &series,
             &[20.0, 30.0],
-            Some(42.0),
+            Some((0.0, 42.0)),
         )
     }
 

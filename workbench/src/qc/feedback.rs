@@ -250,6 +250,111 @@ pub fn trends(lake: &Lake, contract: &Contract) -> Result<DataFrame, Error> {
     ]))
 }
 
+fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>, Error> {
+    let column = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Float64))
+        .map_err(|source| Error::Column {
+            table: "qc",
+            column: name.into(),
+            source,
+        })?;
+    let values = column.f64().map_err(|source| Error::Column {
+        table: "qc",
+        column: name.into(),
+        source,
+    })?;
+    Ok((0..values.len()).map(|i| values.get(i)).collect())
+}
+
+fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>, Error> {
+    let values = df
+        .column(name)
+        .and_then(|c| c.str().cloned())
+        .map_err(|source| Error::Column {
+            table: "qc",
+            column: name.into(),
+            source,
+        })?;
+    Ok((0..values.len())
+        .map(|i| values.get(i).unwrap_or("(missing)").to_owned())
+        .collect())
+}
+
+/// The frame of [`trends`] as a chart: mean Q30 % per month, one line per sequencing
+/// centre, with the contract's Q30 threshold marked.
+///
+/// # Errors
+///
+/// [`Error::Column`] if the frame lacks `sequencing_centre`, `month` or `mean_q30_fraction`.
+pub fn trends_plot(df: &DataFrame, contract: &Contract) -> Result<crate::display::Svg, Error> {
+    let centres = column_str(df, "sequencing_centre")?;
+    let months = column_str(df, "month")?;
+    let q30 = column_f64(df, "mean_q30_fraction")?;
+    let mut axis: Vec<String> = months.clone();
+    axis.sort();
+    axis.dedup();
+    let mut lines: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for i in 0..centres.len() {
+        let (Some(v), Ok(x)) = (q30[i], axis.binary_search(&months[i])) else {
+            continue;
+        };
+        lines
+            .entry(centres[i].as_str())
+            .or_default()
+            .push((x as f64, 100.0 * v));
+    }
+    let series: Vec<crate::qc::report::Series> = lines
+        .into_iter()
+        .map(|(centre, points)| crate::qc::report::Series {
+            label: centre.to_owned(),
+            points,
+        })
+        .collect();
+    Ok(crate::qc::report::labelled_line_chart(
+        "Mean Q30 per sequencing centre and month",
+        "delivery month",
+        "mean % of bases ≥ Q30",
+        &series,
+        &[100.0 * contract.min_q30_fraction],
+        Some((50.0, 100.0)),
+        &axis,
+    ))
+}
+
+/// The frame of [`sop_by_hospital`] as bars: the share of tissue specimens with recorded
+/// times that broke the R2 freezing SOP, per hospital.
+///
+/// # Errors
+///
+/// [`Error::Column`] if the frame lacks `hospital`, `violation_rate`, `violations` or
+/// `not_recorded`.
+pub fn sop_plot(df: &DataFrame) -> Result<crate::display::Svg, Error> {
+    let hospitals = column_str(df, "hospital")?;
+    let rate = column_f64(df, "violation_rate")?;
+    let violations = column_f64(df, "violations")?;
+    let missing = column_f64(df, "not_recorded")?;
+    let mut items: Vec<(String, f64, String)> = (0..hospitals.len())
+        .map(|i| {
+            (
+                hospitals[i].clone(),
+                100.0 * rate[i].unwrap_or(0.0),
+                format!(
+                    "{:.0} violations, {:.0} not recorded",
+                    violations[i].unwrap_or(0.0),
+                    missing[i].unwrap_or(0.0)
+                ),
+            )
+        })
+        .collect();
+    items.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(crate::figures::bars(
+        "Specimen freezing SOP (R2) violations per hospital",
+        "% of tissue specimens with recorded times",
+        &items,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

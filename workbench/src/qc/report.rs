@@ -18,28 +18,42 @@ pub struct Series {
 }
 
 /// A line chart: `title`, axis titles, lines coloured from plotters' palette, optional
-/// dashed horizontal guides (thresholds), axes from 0 to the data's extent (or `y_max`).
+/// horizontal guides (thresholds, in red), x from 0 to the data's extent, y from 0 to the
+/// data's extent or over `y` (low, high).
 pub fn line_chart(
     title: &str,
     x_desc: &str,
     y_desc: &str,
     series: &[Series],
     guides: &[f64],
-    y_max: Option<f64>,
+    y: Option<(f64, f64)>,
+) -> Svg {
+    labelled_line_chart(title, x_desc, y_desc, series, guides, y, &[])
+}
+
+/// [`line_chart`] whose x positions 0, 1, 2… are named by `x_labels` (months, say).
+pub fn labelled_line_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    guides: &[f64],
+    y: Option<(f64, f64)>,
+    x_labels: &[String],
 ) -> Svg {
     let x_max = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
         .fold(1.0f64, f64::max);
-    let y_top = y_max.unwrap_or_else(|| {
-        series
+    let (y_low, y_top) = y.unwrap_or_else(|| {
+        let top = series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
             .chain(guides.iter().copied())
             .fold(0.0f64, f64::max)
-            * 1.08
+            * 1.08;
+        (0.0, if top > 0.0 { top } else { 1.0 })
     });
-    let y_top = if y_top > 0.0 { y_top } else { 1.0 };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
@@ -50,13 +64,26 @@ pub fn line_chart(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(64)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_top)
+            .build_cartesian_2d(0f64..x_max, y_low..y_top)
         {
-            let _ = chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw();
+            let label = |x: &f64| {
+                if (x - x.round()).abs() < 1e-9 && *x >= 0.0 {
+                    x_labels.get(*x as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            };
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(x_desc).y_desc(y_desc);
+            if !x_labels.is_empty() {
+                mesh.x_labels(x_labels.len().min(12))
+                    .x_label_formatter(&label);
+            }
+            let _ = mesh.draw();
             for level in guides {
                 let _ = chart.draw_series(LineSeries::new(
                     [(0.0, *level), (x_max, *level)],
-                    BLACK.mix(0.3),
+                    RED.mix(0.7).stroke_width(1),
                 ));
             }
             for (i, s) in series.iter().enumerate() {
