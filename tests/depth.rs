@@ -35,11 +35,14 @@ fn zcat(path: &Path) -> String {
     String::from_utf8(output.stdout).expect("utf-8")
 }
 
-fn mosdepth(bam: &Path, mapq: u8, bed: Option<&Path>) -> Mosdepth {
+fn mosdepth(bam: &Path, mapq: u8, bed: Option<&Path>, fasta: Option<&Path>) -> Mosdepth {
     let dir = tempfile::tempdir().expect("tempdir");
     let prefix = dir.path().join("m");
     let mut command = Command::new("mosdepth");
     command.args(["-Q", &mapq.to_string()]);
+    if let Some(fasta) = fasta {
+        command.arg("-f").arg(fasta);
+    }
     if let Some(bed) = bed {
         command.arg("--by").arg(bed).args(["-T", "1,10,20,30"]);
     }
@@ -97,14 +100,20 @@ fn mosdepth(bam: &Path, mapq: u8, bed: Option<&Path>) -> Mosdepth {
 }
 
 fn ours(bam: &Path, mapq: u8, bed: Option<&Path>) -> Value {
+    report(bam, mapq, bed, None)["depth"].clone()
+}
+
+fn report(bam: &Path, mapq: u8, bed: Option<&Path>, fasta: Option<&Path>) -> Value {
     let mapq = mapq.to_string();
     let mut args = vec!["qc", "bam", bam.to_str().expect("utf-8"), "--mapq", &mapq];
     if let Some(bed) = bed {
         args.extend(["--bed", bed.to_str().expect("utf-8")]);
     }
+    if let Some(fasta) = fasta {
+        args.extend(["--reference", fasta.to_str().expect("utf-8")]);
+    }
     args.push("--json");
-    let report: Value = serde_json::from_str(&workbench_ok(&args)).expect("JSON");
-    report["depth"].clone()
+    serde_json::from_str(&workbench_ok(&args)).expect("JSON")
 }
 
 fn row(summary: &Value) -> Row {
@@ -118,9 +127,13 @@ fn breadth(summary: &Value) -> [u64; 4] {
 /// Our depth equals mosdepth's: every sequence's and the total's length, bases (sum of
 /// depth), min and max, and the bases at ≥1/10/20/30x; with a BED, the regional totals.
 fn assert_same(bam: &Path, mapq: u8, bed: Option<&Path>) {
+    assert_same_with(bam, mapq, bed, None);
+}
+
+fn assert_same_with(bam: &Path, mapq: u8, bed: Option<&Path>, fasta: Option<&Path>) {
     let name = format!("{} (-Q {mapq})", bam.display());
-    let theirs = mosdepth(bam, mapq, bed);
-    let ours = ours(bam, mapq, bed);
+    let theirs = mosdepth(bam, mapq, bed, fasta);
+    let ours = report(bam, mapq, bed, fasta)["depth"].clone();
     assert_eq!(
         row(&ours["total"]),
         theirs.summary["total"],
@@ -495,4 +508,77 @@ fn unsorted_or_unindexed_bam_is_refused_for_depth() {
     for file in [&unsorted, &unindexed] {
         workbench_ok(&["qc", "bam", file.to_str().expect("utf-8"), "--no-depth"]);
     }
+}
+
+/// `samtools view -C` of `bam` against `fasta`, indexed.
+fn to_cram(bam: &Path, fasta: &Path, out: &Path) {
+    let s = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    samtools(&["view", "-C", "-T", &s(fasta), "-o", &s(out), &s(bam)]);
+    samtools(&["index", &s(out)]);
+}
+
+#[test]
+fn cram_gives_the_numbers_of_its_bam() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = shared_data().join("sequencing");
+    let tiny = data.join("icgc_argo_hcc1143/tiny-grch38-chr11-530001-537000.fa");
+    let demo = data.join("strelka_demo/demo20.fa");
+    for (bam, fasta) in [
+        (data.join("derived/HCC1143.grch38tiny.markdup.bam"), &tiny),
+        (
+            data.join("derived/HCC1143_BL.grch38tiny.markdup.bam"),
+            &tiny,
+        ),
+        (data.join("strelka_demo/NA12891_demo20.bam"), &demo),
+    ] {
+        let cram = dir.path().join("x.cram");
+        to_cram(&bam, fasta, &cram);
+        let mut from_bam = report(&bam, 0, None, None);
+        let from_cram = report(&cram, 0, None, Some(fasta));
+        from_bam["path"] = from_cram["path"].clone();
+        assert_eq!(from_cram, from_bam, "{}", bam.display());
+        assert_same_with(&cram, 0, None, Some(fasta));
+    }
+    // Random pairs with every CIGAR operation, on a random reference.
+    let (bam, _) = random_bam(dir.path(), 99);
+    let fasta = dir.path().join("random.fa");
+    let mut rng = Rng(5);
+    let mut text = String::new();
+    for (name, len) in [("s1", 6_000), ("s2", 4_000), ("s3", 2_000)] {
+        let _ = writeln!(text, ">{name}");
+        let seq: String = (0..len)
+            .map(|_| b"ACGT"[rng.below(4) as usize] as char)
+            .collect();
+        for line in seq.as_bytes().chunks(60) {
+            let _ = writeln!(text, "{}", String::from_utf8_lossy(line));
+        }
+    }
+    std::fs::write(&fasta, text).expect("fasta");
+    samtools(&["faidx", fasta.to_str().expect("utf-8")]);
+    let cram = dir.path().join("random.cram");
+    to_cram(&bam, &fasta, &cram);
+    for mapq in [0, 20] {
+        assert_same_with(&cram, mapq, None, Some(&fasta));
+    }
+    // Without its reference a CRAM file is refused with the option to give.
+    let output = workbench(&["qc", "bam", cram.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success()
+            && stderr.contains("random.cram: a CRAM file")
+            && stderr.contains("--reference"),
+        "{stderr}"
+    );
+    let output = workbench(&[
+        "qc",
+        "bam",
+        cram.to_str().expect("utf-8"),
+        "--reference",
+        dir.path().join("missing.fa").to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("missing.fa") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
 }

@@ -164,10 +164,10 @@ enum QcAction {
         #[arg(long)]
         json: bool,
     },
-    /// BAM counts as `samtools flagstat` gives them, bases after duplicate removal, insert
-    /// sizes, and depth of coverage as mosdepth computes it (sorted, indexed BAM).
+    /// BAM or CRAM counts as `samtools flagstat` gives them, bases after duplicate removal,
+    /// insert sizes, and depth of coverage as mosdepth computes it (sorted, indexed file).
     Bam {
-        /// The BAM file.
+        /// The BAM or CRAM file.
         file: PathBuf,
         /// Regions (BED, plain or gzip) for regional depth and breadth.
         #[arg(long)]
@@ -178,6 +178,9 @@ enum QcAction {
         /// Breadth thresholds: bases with at least each depth.
         #[arg(long, value_delimiter = ',', default_value = "1,10,20,30")]
         thresholds: Vec<u32>,
+        /// The reference FASTA (with .fai) a CRAM file is decoded against.
+        #[arg(long)]
+        reference: Option<PathBuf>,
         /// Counts, bases and insert sizes only: no depth (any order, no index needed).
         #[arg(long, conflicts_with = "bed")]
         no_depth: bool,
@@ -895,6 +898,7 @@ fn run(cli: Cli) -> Result<()> {
                     bed,
                     mapq,
                     thresholds,
+                    reference,
                     no_depth,
                     html,
                     multiqc,
@@ -908,8 +912,11 @@ fn run(cli: Cli) -> Result<()> {
                 bed,
                 ..Default::default()
             };
-            let stats =
-                workbench::qc::alignment::measure_with(&file, (!no_depth).then_some(&options))?;
+            let stats = workbench::qc::alignment::measure_alignments(
+                &file,
+                reference.as_deref(),
+                (!no_depth).then_some(&options),
+            )?;
             if let Some(depth) = &stats.depth {
                 for warning in &depth.warnings {
                     eprintln!("warning: {warning}");

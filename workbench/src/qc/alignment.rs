@@ -76,6 +76,24 @@ pub enum Error {
     /// The BED file of regions.
     #[error(transparent)]
     Bed(#[from] BedError),
+    /// A CRAM file is decoded against its reference.
+    #[error(
+        "{}: a CRAM file; give its reference FASTA (with .fai) to decode it (--reference)",
+        path.display()
+    )]
+    NeedsReference {
+        /// The CRAM file.
+        path: PathBuf,
+    },
+    /// The reference FASTA or its index cannot be read.
+    #[error("{}: {source} (a FASTA with a .fai index from `samtools faidx`)", path.display())]
+    Reference {
+        /// The FASTA file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The flagstat counts of one QC class (passed or failed).
@@ -254,10 +272,10 @@ pub fn measure(path: &Path) -> Result<BamStats, Error> {
     measure_with(path, None)
 }
 
-/// The index next to `path`: `X.bam.bai`, `X.bai` or `X.bam.csi`.
+/// The index next to `path`: `X.bam.bai`, `X.bai`, `X.bam.csi` or `X.cram.crai`.
 fn find_index(path: &Path) -> Option<PathBuf> {
     let mut candidates = Vec::new();
-    for ext in ["bai", "csi"] {
+    for ext in ["bai", "csi", "crai"] {
         let mut s = path.as_os_str().to_owned();
         s.push(format!(".{ext}"));
         candidates.push(PathBuf::from(s));
@@ -275,16 +293,33 @@ fn check_index(path: &Path, references: usize) -> Result<(), Error> {
         index: index.clone(),
         reason,
     };
-    let count = if index.extension().is_some_and(|e| e == "csi") {
-        noodles_csi::fs::read(&index)
-            .map_err(|e| bad(format!("unreadable index: {e}")))?
+    let unreadable = |e: std::io::Error| bad(format!("unreadable index: {e}"));
+    let count = match index.extension().and_then(|e| e.to_str()) {
+        Some("csi") => noodles_csi::fs::read(&index)
+            .map_err(unreadable)?
             .reference_sequences()
-            .len()
-    } else {
-        noodles_bam::bai::fs::read(&index)
-            .map_err(|e| bad(format!("unreadable index: {e}")))?
+            .len(),
+        Some("crai") => {
+            // A CRAM index lists slices, not sequences: every sequence it names must exist.
+            let records = noodles_cram::crai::fs::read(&index).map_err(unreadable)?;
+            let highest = records
+                .iter()
+                .filter_map(|r| r.reference_sequence_id())
+                .max();
+            match highest {
+                Some(id) if id >= references => {
+                    return Err(bad(format!(
+                        "the index names reference sequence {id} and {} has {references}: it is not the index of this file",
+                        path.display()
+                    )));
+                }
+                _ => return Ok(()),
+            }
+        }
+        _ => noodles_bam::bai::fs::read(&index)
+            .map_err(unreadable)?
             .reference_sequences()
-            .len()
+            .len(),
     };
     if count != references {
         return Err(bad(format!(
@@ -295,75 +330,82 @@ fn check_index(path: &Path, references: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Everything of [`measure`], and depth with `depth` options: the file must then be sorted
-/// by coordinate and indexed.
-///
-/// # Errors
-///
-/// As [`measure`], and [`Error::MissingIndex`], [`Error::Index`], [`Error::Unsorted`] (with
-/// the first record out of order) and [`Error::Bed`] when depth is asked for.
-pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Error> {
-    let open = |source| Error::Open {
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(open)?;
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .max(1);
-    let inflater = noodles_bgzf::io::MultithreadedReader::with_worker_count(
-        std::num::NonZero::new(workers).unwrap_or(std::num::NonZero::<usize>::MIN),
-        file,
-    );
-    let mut reader = noodles_bam::io::Reader::from(inflater);
-    let header = reader.read_header().map_err(open)?;
-    let references: Vec<(String, u64)> = header
-        .reference_sequences()
-        .iter()
-        .map(|(name, rs)| (name.to_string(), rs.length().get() as u64))
-        .collect();
-    let mut coverage = match depth {
-        Some(options) => {
-            check_index(path, references.len())?;
-            Some(Depth::new(options.clone(), references.clone())?)
-        }
-        None => None,
-    };
-    let mut stats = BamStats {
-        path: path.to_owned(),
-        qc_passed: Flagstat::default(),
-        qc_failed: Flagstat::default(),
-        primary_bases: 0,
-        dedup_bases: 0,
-        insert_sizes: InsertSizes::default(),
-        depth: None,
-    };
-    let mut record = noodles_bam::Record::default();
-    // (reference id or "unplaced", 0-based position) of the previous record, for the order check.
-    let mut previous: (usize, u64) = (0, 0);
-    let mut n: u64 = 0;
-    loop {
-        let number = n + 1;
-        let failed = move |source| Error::Record {
-            path: path.to_owned(),
-            record: number,
-            source,
+/// The fields of one record the pass needs, borrowed from a BAM record or a decoded CRAM
+/// record.
+struct View<'a> {
+    flags: noodles_sam::alignment::record::Flags,
+    tid: Option<usize>,
+    mtid: Option<usize>,
+    /// 0-based.
+    pos: Option<u64>,
+    /// 0-based.
+    mate_pos: Option<u64>,
+    mapq: Option<u8>,
+    template_length: i32,
+    sequence_length: usize,
+    name: &'a [u8],
+    /// Raw BAM CIGAR (`len << 4 | op`, little-endian).
+    cigar: &'a [u8],
+}
+
+/// One pass over the records of a file.
+struct Pass<'p> {
+    path: &'p Path,
+    references: Vec<(String, u64)>,
+    stats: BamStats,
+    coverage: Option<Depth>,
+    /// (reference id or "unplaced", 0-based position) of the previous record.
+    previous: (usize, u64),
+    records: u64,
+}
+
+impl<'p> Pass<'p> {
+    fn new(
+        path: &'p Path,
+        references: Vec<(String, u64)>,
+        depth: Option<&DepthOptions>,
+    ) -> Result<Self, Error> {
+        let coverage = match depth {
+            Some(options) => {
+                check_index(path, references.len())?;
+                Some(Depth::new(options.clone(), references.clone())?)
+            }
+            None => None,
         };
-        if reader.read_record(&mut record).map_err(failed)? == 0 {
-            break;
+        Ok(Pass {
+            path,
+            references,
+            stats: BamStats {
+                path: path.to_owned(),
+                qc_passed: Flagstat::default(),
+                qc_failed: Flagstat::default(),
+                primary_bases: 0,
+                dedup_bases: 0,
+                insert_sizes: InsertSizes::default(),
+                depth: None,
+            },
+            coverage,
+            previous: (0, 0),
+            records: 0,
+        })
+    }
+
+    fn record_error(&self, source: std::io::Error) -> Error {
+        Error::Record {
+            path: self.path.to_owned(),
+            record: self.records + 1,
+            source,
         }
-        n = number;
-        let flags = record.flags();
-        let tid = record.reference_sequence_id().transpose().map_err(failed)?;
-        let mtid = record
-            .mate_reference_sequence_id()
-            .transpose()
-            .map_err(failed)?;
+    }
+
+    fn add(&mut self, v: &View<'_>) -> Result<(), Error> {
+        self.records += 1;
+        let flags = v.flags;
+        let (tid, mtid) = (v.tid, v.mtid);
         let s = if flags.is_qc_fail() {
-            &mut stats.qc_failed
+            &mut self.stats.qc_failed
         } else {
-            &mut stats.qc_passed
+            &mut self.stats.qc_passed
         };
         s.total += 1;
         let mapped = !flags.is_unmapped();
@@ -393,7 +435,7 @@ pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStat
                     if tid != mtid {
                         s.with_mate_mapped_to_a_different_chr += 1;
                         // samtools compares the raw byte: 255 (unavailable) counts as ≥ 5.
-                        if record.mapping_quality().map_or(255, u8::from) >= 5 {
+                        if v.mapq.unwrap_or(255) >= 5 {
                             s.with_mate_mapped_to_a_different_chr_mapq5 += 1;
                         }
                     }
@@ -413,67 +455,217 @@ pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStat
             s.duplicates += 1;
         }
         if primary && !flags.is_qc_fail() {
-            let bases = record.sequence().len() as u64;
-            stats.primary_bases += bases;
+            let bases = v.sequence_length as u64;
+            self.stats.primary_bases += bases;
             if !flags.is_duplicate() {
-                stats.dedup_bases += bases;
+                self.stats.dedup_bases += bases;
                 if flags.is_segmented()
                     && flags.is_last_segment()
                     && mapped
                     && !flags.is_mate_unmapped()
                     && tid.is_some()
                     && tid == mtid
-                    && record.template_length() != 0
+                    && v.template_length != 0
                 {
-                    stats
+                    self.stats
                         .insert_sizes
-                        .add(u64::from(record.template_length().unsigned_abs()));
+                        .add(u64::from(v.template_length.unsigned_abs()));
                 }
             }
         }
-        let Some(coverage) = coverage.as_mut() else {
-            continue;
+        let Some(coverage) = self.coverage.as_mut() else {
+            return Ok(());
         };
-        let pos = record
-            .alignment_start()
-            .transpose()
-            .map_err(failed)?
-            .map(|p| p.get() as u64 - 1);
-        let key = (tid.unwrap_or(usize::MAX), pos.unwrap_or(0));
-        if key < previous {
-            let place = |(t, p): (usize, u64)| match references.get(t) {
+        let key = (tid.unwrap_or(usize::MAX), v.pos.unwrap_or(0));
+        if key < self.previous {
+            let place = |(t, p): (usize, u64)| match self.references.get(t) {
                 Some((name, _)) => format!("{name}:{}", p + 1),
                 None => "unplaced".to_owned(),
             };
             return Err(Error::Unsorted {
-                path: path.to_owned(),
-                record: n,
+                path: self.path.to_owned(),
+                record: self.records,
                 here: place(key),
-                before: place(previous),
+                before: place(self.previous),
             });
         }
-        previous = key;
-        let (Some(tid), Some(pos)) = (tid, pos) else {
-            continue;
-        };
-        let mate_pos = record
-            .mate_alignment_start()
-            .transpose()
-            .map_err(failed)?
-            .map(|p| p.get() as u64 - 1);
-        coverage.push(&Alignment {
-            tid,
-            pos,
-            flags: u16::from(flags),
-            mapq: record.mapping_quality().map_or(255, u8::from),
-            mate_tid: mtid,
-            mate_pos,
-            name: record.name().map_or(&[][..], |n| n.as_ref()),
-            cigar: record.cigar().as_bytes(),
+        self.previous = key;
+        if let (Some(tid), Some(pos)) = (tid, v.pos) {
+            coverage.push(&Alignment {
+                tid,
+                pos,
+                flags: u16::from(flags),
+                mapq: v.mapq.unwrap_or(255),
+                mate_tid: mtid,
+                mate_pos: v.mate_pos,
+                name: v.name,
+                cigar: v.cigar,
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> BamStats {
+        self.stats.depth = self.coverage.map(Depth::finish);
+        self.stats
+    }
+}
+
+fn references(header: &noodles_sam::Header) -> Vec<(String, u64)> {
+    header
+        .reference_sequences()
+        .iter()
+        .map(|(name, rs)| (name.to_string(), rs.length().get() as u64))
+        .collect()
+}
+
+/// Whether the file starts with CRAM's magic number.
+fn is_cram(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"CRAM"
+}
+
+/// Everything of [`measure`], and depth with `depth` options: the file must then be sorted
+/// by coordinate and indexed.
+///
+/// # Errors
+///
+/// As [`measure`], and [`Error::MissingIndex`], [`Error::Index`], [`Error::Unsorted`] (with
+/// the first record out of order) and [`Error::Bed`] when depth is asked for;
+/// [`Error::NeedsReference`] for a CRAM file.
+pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Error> {
+    if is_cram(path) {
+        return Err(Error::NeedsReference {
+            path: path.to_owned(),
         });
     }
-    stats.depth = coverage.map(Depth::finish);
-    Ok(stats)
+    let open = |source| Error::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(open)?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(1);
+    let inflater = noodles_bgzf::io::MultithreadedReader::with_worker_count(
+        std::num::NonZero::new(workers).unwrap_or(std::num::NonZero::<usize>::MIN),
+        file,
+    );
+    let mut reader = noodles_bam::io::Reader::from(inflater);
+    let header = reader.read_header().map_err(open)?;
+    let mut pass = Pass::new(path, references(&header), depth)?;
+    let mut record = noodles_bam::Record::default();
+    loop {
+        if reader
+            .read_record(&mut record)
+            .map_err(|e| pass.record_error(e))?
+            == 0
+        {
+            break;
+        }
+        let view = (|| -> std::io::Result<View<'_>> {
+            let position = |p: Option<std::io::Result<noodles_core::Position>>| {
+                p.transpose().map(|p| p.map(|p| p.get() as u64 - 1))
+            };
+            Ok(View {
+                flags: record.flags(),
+                tid: record.reference_sequence_id().transpose()?,
+                mtid: record.mate_reference_sequence_id().transpose()?,
+                pos: position(record.alignment_start())?,
+                mate_pos: position(record.mate_alignment_start())?,
+                mapq: record.mapping_quality().map(u8::from),
+                template_length: record.template_length(),
+                sequence_length: record.sequence().len(),
+                name: record.name().map_or(&[][..], |n| n.as_ref()),
+                cigar: record.cigar().as_bytes(),
+            })
+        })()
+        .map_err(|e| pass.record_error(e))?;
+        pass.add(&view)?;
+    }
+    Ok(pass.finish())
+}
+
+/// [`measure_with`] for a CRAM file, decoded against `reference` (FASTA with a `.fai`
+/// index); BAM files are read as by [`measure_with`] and the reference is not needed.
+///
+/// # Errors
+///
+/// As [`measure_with`], and [`Error::Reference`] when the FASTA or its index cannot be read.
+pub fn measure_alignments(
+    path: &Path,
+    reference: Option<&Path>,
+    depth: Option<&DepthOptions>,
+) -> Result<BamStats, Error> {
+    if !is_cram(path) {
+        return measure_with(path, depth);
+    }
+    let Some(fasta) = reference else {
+        return Err(Error::NeedsReference {
+            path: path.to_owned(),
+        });
+    };
+    let repository = noodles_fasta::io::indexed_reader::Builder::default()
+        .build_from_path(fasta)
+        .map(noodles_fasta::repository::adapters::IndexedReader::new)
+        .map(noodles_fasta::Repository::new)
+        .map_err(|source| Error::Reference {
+            path: fasta.to_owned(),
+            source,
+        })?;
+    let open = |source| Error::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let mut reader = noodles_cram::io::reader::Builder::default()
+        .set_reference_sequence_repository(repository)
+        .build_from_path(path)
+        .map_err(open)?;
+    let header = reader.read_header().map_err(open)?;
+    let mut pass = Pass::new(path, references(&header), depth)?;
+    let mut cigar: Vec<u8> = Vec::new();
+    let mut records = reader.records(&header);
+    loop {
+        let record = match records.next() {
+            None => break,
+            Some(result) => result.map_err(|e| pass.record_error(e))?,
+        };
+        cigar.clear();
+        for op in record.cigar().as_ref() {
+            let code: u32 = match op.kind() {
+                noodles_sam::alignment::record::cigar::op::Kind::Match => 0,
+                noodles_sam::alignment::record::cigar::op::Kind::Insertion => 1,
+                noodles_sam::alignment::record::cigar::op::Kind::Deletion => 2,
+                noodles_sam::alignment::record::cigar::op::Kind::Skip => 3,
+                noodles_sam::alignment::record::cigar::op::Kind::SoftClip => 4,
+                noodles_sam::alignment::record::cigar::op::Kind::HardClip => 5,
+                noodles_sam::alignment::record::cigar::op::Kind::Pad => 6,
+                noodles_sam::alignment::record::cigar::op::Kind::SequenceMatch => 7,
+                noodles_sam::alignment::record::cigar::op::Kind::SequenceMismatch => 8,
+            };
+            let len = u32::try_from(op.len()).unwrap_or(u32::MAX >> 4);
+            cigar.extend_from_slice(&(len << 4 | code).to_le_bytes());
+        }
+        let position = |p: Option<noodles_core::Position>| p.map(|p| p.get() as u64 - 1);
+        pass.add(&View {
+            flags: record.flags(),
+            tid: record.reference_sequence_id(),
+            mtid: record.mate_reference_sequence_id(),
+            pos: position(record.alignment_start()),
+            mate_pos: position(record.mate_alignment_start()),
+            mapq: record.mapping_quality().map(u8::from),
+            template_length: record.template_length(),
+            sequence_length: record.sequence().len(),
+            name: record.name().map_or(&[][..], |n| n.as_ref()),
+            cigar: &cigar,
+        })?;
+    }
+    Ok(pass.finish())
 }
 
 /// The depth below which `share` of the covered positions of `histogram` lie (the plots'
