@@ -249,12 +249,17 @@ fn add_into(total: &mut Vec<u64>, part: &[u64]) {
 ///
 /// [`Error`] naming the file and, for a malformed record, its number and line.
 pub fn measure(path: &Path) -> Result<FastqStats, Error> {
-    let (blocks, gzip) = spawn_reader(path)?;
+    let (blocks, recycle, gzip) = spawn_reader(path)?;
     let mut parser = Parser::new(path);
     parser.compressed = gzip;
     for block in blocks {
         match block {
-            Ok(bytes) => parser.feed(&bytes)?,
+            Ok(bytes) => {
+                parser.feed(&bytes)?;
+                // Handing the block back spares the reader a fresh 4 MiB allocation (and
+                // its page faults) per block: about a fifth of the time above inflating.
+                let _ = recycle.send(bytes);
+            }
             Err(source) => {
                 return Err(if parser.compressed {
                     Error::Compressed {
@@ -324,9 +329,10 @@ pub fn measure_sample(paths: &[PathBuf]) -> Result<FastqReport, Error> {
 
 type Blocks = crossbeam_channel::Receiver<io::Result<Vec<u8>>>;
 
-/// Opens `path` and starts the thread that decompresses it into blocks; also says whether
-/// the data are gzip (magic `1f 8b`).
-fn spawn_reader(path: &Path) -> Result<(Blocks, bool), Error> {
+/// Opens `path` and starts the thread that decompresses it into blocks; returns the
+/// blocks, where to hand used blocks back for reuse, and whether the data are gzip (magic
+/// `1f 8b`).
+fn spawn_reader(path: &Path) -> Result<(Blocks, crossbeam_channel::Sender<Vec<u8>>, bool), Error> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
@@ -340,6 +346,7 @@ fn spawn_reader(path: &Path) -> Result<(Blocks, bool), Error> {
     let head = magic[..peeked].to_vec();
     let gzip = head == [0x1f, 0x8b];
     let (sender, receiver) = crossbeam_channel::bounded(4);
+    let (recycle, recycled) = crossbeam_channel::unbounded::<Vec<u8>>();
     std::thread::Builder::new()
         .name("fastq-reader".into())
         .spawn(move || {
@@ -351,7 +358,8 @@ fn spawn_reader(path: &Path) -> Result<(Blocks, bool), Error> {
                 Box::new(chained)
             };
             loop {
-                let mut block = vec![0u8; BLOCK];
+                let mut block = recycled.try_recv().unwrap_or_default();
+                block.resize(BLOCK, 0);
                 let mut filled = 0;
                 let result = loop {
                     match input.read(&mut block[filled..]) {
@@ -384,7 +392,7 @@ fn spawn_reader(path: &Path) -> Result<(Blocks, bool), Error> {
             path: path.to_owned(),
             source,
         })?;
-    Ok((receiver, gzip))
+    Ok((receiver, recycle, gzip))
 }
 
 /// Reads up to `buf.len()` bytes without losing them (they are chained back in front).
@@ -409,21 +417,10 @@ struct Parser {
     line: u64,
     compressed: bool,
     sketch: DupSketch,
-    class: [u8; 256],
 }
-
-const GC: u8 = 1;
-const N: u8 = 2;
 
 impl Parser {
     fn new(path: &Path) -> Parser {
-        let mut class = [0u8; 256];
-        for b in [b'G', b'C', b'g', b'c'] {
-            class[usize::from(b)] = GC;
-        }
-        for b in [b'N', b'n'] {
-            class[usize::from(b)] = N;
-        }
         Parser {
             path: path.to_owned(),
             stats: FastqStats {
@@ -435,7 +432,6 @@ impl Parser {
             line: 0,
             compressed: false,
             sketch: DupSketch::default(),
-            class,
         }
     }
 
@@ -567,13 +563,18 @@ impl Parser {
             s.cycle_bases.resize(len, 0);
             s.cycle_quality_sum.resize(len, 0);
         }
-        for (i, &q) in qual.iter().enumerate() {
+        // Separate simple passes over the bytes: each one vectorises (the combined loop with
+        // an indexed per-cycle sum did not), which roughly halves the time per base.
+        for &q in qual {
             lowest = lowest.min(q);
             highest = highest.max(q);
-            let phred = q.wrapping_sub(33);
-            q20 += u64::from(phred >= 20);
-            q30 += u64::from(phred >= 30);
-            s.cycle_quality_sum[i] += u64::from(phred);
+        }
+        for &q in qual {
+            q20 += u64::from(q >= 33 + 20);
+            q30 += u64::from(q >= 33 + 30);
+        }
+        for (sum, &q) in s.cycle_quality_sum[..len].iter_mut().zip(qual) {
+            *sum += u64::from(q.wrapping_sub(33));
         }
         if len > 0 && (lowest < b'!' || highest > b'~') {
             let offset = qual
@@ -592,9 +593,11 @@ impl Parser {
         }
         let (mut gc, mut n) = (0u64, 0u64);
         for &b in seq {
-            let c = self.class[usize::from(b)];
-            gc += u64::from(c == GC);
-            n += u64::from(c == N);
+            // Upper-casing by clearing bit 5 maps only g/c/n onto G/C/N among bytes that can
+            // be compared here, and keeps the loop free of table lookups (vectorises).
+            let upper = b & !0x20;
+            gc += u64::from(upper == b'G' || upper == b'C');
+            n += u64::from(upper == b'N');
         }
         s.reads += 1;
         s.bases += len as u64;
