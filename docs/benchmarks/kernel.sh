@@ -25,7 +25,9 @@ stock_spec() {
  "env": {"EVCXR_TMPDIR": "$1"}}
 JSON
 }
-WARM="$STOCK/warm-tmpdir"
+# Outside the repository: evcxr runs `cargo metadata` in its build directory, and one
+# under our workspace's target/ would be taken for a stray member of it.
+WARM="${EVCXR_WARM:-${TMPDIR:-/tmp}/workbench-bench-evcxr-warm}"
 if [ ! -d "$WARM/target" ]; then
     mkdir -p "$WARM"
     stock_spec "$WARM"
