@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{shared_data, workbench, workbench_ok};
+use crate::support::{bams, shared_data, workbench, workbench_ok};
 
 const THRESHOLDS: [u64; 4] = [1, 10, 20, 30];
 
@@ -160,28 +160,6 @@ fn assert_same_with(bam: &Path, mapq: u8, bed: Option<&Path>, fasta: Option<&Pat
         );
         assert_eq!(breadth(regions), region_breadth, "{name}: region breadth");
     }
-}
-
-/// Every BAM in the shared data, indexed.
-fn bams() -> Vec<PathBuf> {
-    let data = shared_data().join("sequencing");
-    let mut out = Vec::new();
-    for dir in [
-        "derived",
-        "icgc_argo_hcc1143",
-        "manta_demo_hcc1954",
-        "strelka_demo",
-        "mosdepth_tests",
-    ] {
-        for entry in std::fs::read_dir(data.join(dir)).expect("dir") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "bam") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{shared_data, workbench, workbench_ok};
+use crate::support::{bams, shared_data, workbench, workbench_ok};
 
 /// fastp's "before filtering" numbers for one sample (Debian's fastp, installed by ./x test).
 fn fastp(files: &[PathBuf]) -> Value {
@@ -347,28 +347,6 @@ fn sop_check_and_trends_match_an_independent_reader() {
             );
         }
     }
-}
-
-/// Every BAM in the shared data.
-fn bams() -> Vec<PathBuf> {
-    let data = shared_data().join("sequencing");
-    let mut out = Vec::new();
-    for dir in [
-        "derived",
-        "icgc_argo_hcc1143",
-        "manta_demo_hcc1954",
-        "strelka_demo",
-        "mosdepth_tests",
-    ] {
-        for entry in std::fs::read_dir(data.join(dir)).expect("dir") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "bam") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

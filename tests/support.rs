@@ -139,3 +139,25 @@ pub(crate) fn import_laml(out: &Path) -> (PathBuf, PathBuf) {
     ]);
     (maf, annot)
 }
+
+/// Every BAM in the shared sequencing data (all indexed), sorted by path.
+pub(crate) fn bams() -> Vec<PathBuf> {
+    let data = shared_data().join("sequencing");
+    let mut out = Vec::new();
+    for dir in [
+        "derived",
+        "icgc_argo_hcc1143",
+        "manta_demo_hcc1954",
+        "strelka_demo",
+        "mosdepth_tests",
+    ] {
+        for entry in std::fs::read_dir(data.join(dir)).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "bam") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

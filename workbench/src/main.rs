@@ -1068,9 +1068,12 @@ fn print_verdicts(verdicts: &[workbench::qc::contract::Verdict]) {
     println!("overall: {overall}");
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, so a reader
-/// never sees half a file and an existing file survives a failed write.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+/// Writes `path` through a temporary file in the same directory, filled by `fill`, so a
+/// reader never sees half a file and an existing file survives a failed write.
+fn write_through_staging(
+    path: &std::path::Path,
+    fill: impl FnOnce(std::fs::File) -> Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -1083,8 +1086,9 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let result = std::fs::write(&staging, bytes)
-        .with_context(|| format!("writing {}", staging.display()))
+    let result = std::fs::File::create(&staging)
+        .with_context(|| format!("creating {}", staging.display()))
+        .and_then(|file| fill(file).with_context(|| format!("writing {}", staging.display())))
         .and_then(|()| {
             std::fs::rename(&staging, path)
                 .with_context(|| format!("renaming {} to {}", staging.display(), path.display()))
@@ -1095,34 +1099,20 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
-/// Writes `df` to `path` as Parquet through a temporary file in the same directory, so a
-/// reader never sees half a file and an existing file survives a failed write.
+/// Writes `bytes` to `path` atomically (see [`write_through_staging`]).
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    write_through_staging(path, |mut file| {
+        use std::io::Write as _;
+        Ok(file.write_all(bytes)?)
+    })
+}
+
+/// Writes `df` to `path` as Parquet atomically (see [`write_through_staging`]).
 fn write_parquet(df: &mut DataFrame, path: &std::path::Path) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file name", path.display()))?;
-    let staging = dir.join(format!(
-        ".{}.partial-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> Result<()> {
-        let file = std::fs::File::create(&staging)
-            .with_context(|| format!("creating {}", staging.display()))?;
-        polars::prelude::ParquetWriter::new(file)
-            .finish(df)
-            .with_context(|| format!("writing {}", staging.display()))?;
-        std::fs::rename(&staging, path)
-            .with_context(|| format!("renaming {} to {}", staging.display(), path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&staging);
-    }
-    result
+    write_through_staging(path, |file| {
+        polars::prelude::ParquetWriter::new(file).finish(df)?;
+        Ok(())
+    })
 }
 
 /// Prints a result frame: JSON rows (`--json`) or polars' table.

@@ -538,11 +538,11 @@ fn is_cram(path: &Path) -> bool {
 /// the first record out of order) and [`Error::Bed`] when depth is asked for;
 /// [`Error::NeedsReference`] for a CRAM file.
 pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Error> {
-    if is_cram(path) {
-        return Err(Error::NeedsReference {
-            path: path.to_owned(),
-        });
-    }
+    measure_alignments(path, None, depth)
+}
+
+/// The BAM half of [`measure_alignments`].
+fn measure_bam(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Error> {
     let open = |source| Error::Open {
         path: path.to_owned(),
         source,
@@ -603,7 +603,7 @@ pub fn measure_alignments(
     depth: Option<&DepthOptions>,
 ) -> Result<BamStats, Error> {
     if !is_cram(path) {
-        return measure_with(path, depth);
+        return measure_bam(path, depth);
     }
     let Some(fasta) = reference else {
         return Err(Error::NeedsReference {

@@ -100,19 +100,17 @@ pub fn read_bed(path: &Path) -> Result<Vec<Region>, BedError> {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut magic = [0u8; 2];
-    let gz = {
-        use std::io::Read;
-        let mut probe = std::fs::File::open(path).map_err(read_err)?;
-        probe.read(&mut magic).map_err(read_err)? == 2 && magic == [0x1f, 0x8b]
-    };
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(read_err)?);
+    let gz = file
+        .fill_buf()
+        .map_err(read_err)?
+        .starts_with(&[0x1f, 0x8b]);
     let reader: Box<dyn BufRead> = if gz {
         Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
             file,
         )))
     } else {
-        Box::new(std::io::BufReader::new(file))
+        Box::new(file)
     };
     let mut regions = Vec::new();
     for (i, line) in reader.lines().enumerate() {
