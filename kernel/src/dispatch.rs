@@ -3,8 +3,9 @@
 //! evaluator and plain channels.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use kernel_eval::{Completeness, Error as EvalError, Evaluator, Interrupter, Output};
 use kernel_protocol::message::{
@@ -93,6 +94,9 @@ struct Entry {
 
 /// The session number we report in history (one kernel process, one session).
 const SESSION: i64 = 1;
+
+/// How long the kernel waits without a request before the evaluator warms up.
+const WARM_UP_WHEN_IDLE: Duration = Duration::from_millis(300);
 
 /// Kernel state owned by the kernel thread.
 pub(crate) struct Dispatcher<E> {
@@ -240,7 +244,26 @@ impl<E: Evaluator> Dispatcher<E> {
     /// Handles requests until the channel closes. `pending` yields queued requests
     /// without waiting, so that `stop_on_error` can abort what is already queued.
     pub(crate) fn run(mut self, requests: Receiver<Inbound>) {
-        while let Ok(request) = requests.recv() {
+        // The first time no request has come for a moment, the evaluator warms up (see
+        // `Evaluator::warm_up`); a request that arrives meanwhile waits for at most that.
+        let mut warmed = false;
+        loop {
+            let request = if warmed {
+                match requests.recv() {
+                    Ok(request) => request,
+                    Err(_) => return,
+                }
+            } else {
+                match requests.recv_timeout(WARM_UP_WHEN_IDLE) {
+                    Ok(request) => request,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.evaluator.warm_up();
+                        warmed = true;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            };
             let failed = self.handle(&request);
             if failed && stop_on_error(&request.message) {
                 while let Ok(queued) = requests.try_recv() {

@@ -35,7 +35,7 @@ const TEMPLATE_VAR: &str = "WORKBENCH_TEMPLATE";
 const PRELUDE_SOURCE_VAR: &str = "WORKBENCH_PRELUDE_SOURCE";
 
 const USAGE: &str = "usage: workbench-kernel --connection-file FILE [--eval-child BIN]\n       \
-     workbench-kernel prepare --template DIR --source DIR [--lockfile FILE]";
+     workbench-kernel prepare --template DIR --source DIR";
 
 fn run() -> Result<()> {
     let mut args = std::env::args().skip(1).peekable();
@@ -148,19 +148,18 @@ fn default_child() -> Result<PathBuf> {
 
 /// `prepare`: builds the prelude's template, reporting each step on stderr.
 fn prepare(mut args: impl Iterator<Item = String>) -> Result<()> {
-    let (mut template, mut source, mut lockfile) = (None, None, None);
+    let (mut template, mut source) = (None, None);
     while let Some(arg) = args.next() {
         let value = args.next().map(PathBuf::from);
         match arg.as_str() {
             "--template" => template = value,
             "--source" => source = value,
-            "--lockfile" => lockfile = value,
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
     let template = template.with_context(|| format!("missing --template DIR\n{USAGE}"))?;
     let source = source.with_context(|| format!("missing --source DIR\n{USAGE}"))?;
-    // Absolute paths: they end up in the template's Cargo.toml and in the kernelspec.
+    // Absolute paths: they end up in the template and in the kernelspec.
     let absolute = |p: PathBuf| -> Result<PathBuf> {
         Ok(std::env::current_dir()
             .context("reading the current directory")?
@@ -168,15 +167,20 @@ fn prepare(mut args: impl Iterator<Item = String>) -> Result<()> {
     };
     let (template, source) = (absolute(template)?, absolute(source)?);
     let prelude = kernel_eval::Prelude::workbench(&source, &template);
+    // The session that checks the library, where a kernel's would be: outside any cargo
+    // workspace (cargo reads the manifests above a build, and the confinement lets it
+    // read no workspace the template may sit in).
+    let session = kernel_eval::session::Dir::create(&std::env::temp_dir())
+        .context("creating the check session")?;
     // The toolchain of this checkout (its rust-toolchain.toml) becomes the template's.
     let toolchain = kernel_eval::session::active_toolchain();
-    std::fs::create_dir_all(template.join("tmp"))
+    std::fs::create_dir_all(&template)
         .with_context(|| format!("creating {}", template.display()))?;
     if let Some(toolchain) = &toolchain {
         std::fs::write(template.join(TOOLCHAIN_FILE), toolchain)
             .with_context(|| format!("writing {}", template.display()))?;
     }
-    set_build_env(&template.join("tmp"), toolchain.as_deref());
+    set_build_env(&session.tmp(), toolchain.as_deref());
     let started = std::time::Instant::now();
     let progress = |step: &str| {
         log(&format!(
@@ -184,10 +188,7 @@ fn prepare(mut args: impl Iterator<Item = String>) -> Result<()> {
             started.elapsed().as_secs_f64()
         ));
     };
-    progress("fetching the crates of the prelude (cargo fetch)");
-    kernel_eval::prelude::fetch(&prelude, lockfile.as_deref())
-        .with_context(|| format!("fetching the prelude's crates into {}", template.display()))?;
-    kernel_eval::prelude::prepare(&prelude, &default_child()?, &progress)
+    kernel_eval::prelude::prepare(&prelude, &default_child()?, session.path(), &progress)
         .with_context(|| format!("preparing the prelude template in {}", template.display()))
 }
 

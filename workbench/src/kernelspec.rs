@@ -24,13 +24,13 @@ impl Prelude {
     pub(crate) fn of_workspace(root: &Path) -> Prelude {
         Prelude {
             template: root.join(".work/kernel-template"),
-            source: root.join("workbench"),
+            source: root.join("kernel/prelude"),
         }
     }
 
     /// Builds the template (or checks that it is up to date) with `kernel prepare`;
     /// progress goes to stderr.
-    pub(crate) fn prepare(&self, kernel: &Path, lockfile: &Path) -> anyhow::Result<()> {
+    pub(crate) fn prepare(&self, kernel: &Path) -> anyhow::Result<()> {
         use anyhow::Context;
         let status = std::process::Command::new(kernel)
             .arg("prepare")
@@ -38,8 +38,6 @@ impl Prelude {
             .arg(&self.template)
             .arg("--source")
             .arg(&self.source)
-            .arg("--lockfile")
-            .arg(lockfile)
             .status()
             .with_context(|| format!("starting {}", kernel.display()))?;
         anyhow::ensure!(

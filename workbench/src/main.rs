@@ -614,7 +614,7 @@ fn run(cli: Cli) -> Result<()> {
                     "preparing the workbench prelude in {} (first time: several minutes)",
                     prelude.template.display()
                 );
-                prelude.prepare(&kernel, &root.join("Cargo.lock"))?;
+                prelude.prepare(&kernel)?;
                 Some(prelude)
             };
             let dir = kernelspec::install(&data_dir, &kernel, prelude.as_ref())

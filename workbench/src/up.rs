@@ -87,7 +87,7 @@ pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
         );
     }
     let prelude = kernelspec::Prelude::of_workspace(&layout.root);
-    prelude.prepare(&kernel, &layout.root.join("Cargo.lock"))?;
+    prelude.prepare(&kernel)?;
     kernelspec::install(&venv.join("share/jupyter"), &kernel, Some(&prelude))
         .context("installing the kernelspec")?;
     step(

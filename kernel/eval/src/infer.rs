@@ -100,7 +100,12 @@ pub(crate) fn found_type(message: &str) -> Option<String> {
         let ty = after[..close].trim();
         if !ty.is_empty() && ty != "()" {
             // Unsuffixed literals take Rust's default types.
-            return Some(ty.replace("{integer}", "i32").replace("{float}", "f64"));
+            let ty = ty.replace("{integer}", "i32").replace("{float}", "f64");
+            // Closures, opaque and unknown types have no name a cell could write.
+            if ty.contains('{') || ty.contains("impl ") {
+                return None;
+            }
+            return Some(ty);
         }
     }
     None
@@ -168,6 +173,11 @@ mod tests {
             Some("Vec<i32>")
         );
         assert_eq!(found_type("no type here"), None);
+        assert_eq!(
+            found_type("expected `()`, found closure `{closure@src/lib.rs:3:9}`"),
+            None
+        );
+        assert_eq!(found_type("expected `()`, found `impl Fn()`"), None);
         assert_eq!(
             found_type("expected `()`, found integer").as_deref(),
             Some("i32")

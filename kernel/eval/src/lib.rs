@@ -172,6 +172,9 @@ pub trait Evaluator {
 
     /// A handle that stops the running cell from another thread.
     fn interrupter(&self) -> Interrupter;
+
+    /// Prepares, while the kernel is idle, what the first cell would otherwise wait for.
+    fn warm_up(&mut self) {}
 }
 
 /// Stops a running cell from another thread.
@@ -215,7 +218,7 @@ pub struct Evcxr {
 
 impl Evcxr {
     /// Starts a session: a fresh session directory (removed when the evaluator is
-    /// dropped) holding a copy of the prelude's template, an evaluation context whose
+    /// dropped), an evaluation context whose cells link the prelude's library and whose
     /// user code runs in `config.child`, and the prelude loaded. Output goes to `sink`.
     ///
     /// # Errors
@@ -241,18 +244,12 @@ impl Evcxr {
         };
         let build = session.join("evcxr");
         let started = std::time::Instant::now();
-        if let Some(prelude) = &config.prelude {
-            prelude.copy_to(&build)?;
-            timing("template copied", started);
-        }
         let mut evcxr = Evcxr::start_in(config, &session, &build, sink)?;
         timing("evcxr started", started);
         evcxr._session = owned;
         if let Some(prelude) = &config.prelude {
-            prelude.restore_lockfile(&build)?;
-            let code = format!("{}\n{}", prelude.dep_command(), prelude.code);
             evcxr
-                .run(&code, &|_: &str, _: bool| String::new())
+                .run(&prelude.code, &|_: &str, _: bool| String::new())
                 .map_err(|source| Error::Prelude {
                     code: prelude.code.clone(),
                     source: Box::new(source),
@@ -270,7 +267,20 @@ impl Evcxr {
         build: &Path,
         sink: Sink,
     ) -> Result<Evcxr, Error> {
-        prelude::write_config(session, build)?;
+        // The rustc wrapper sits next to the evaluation child.
+        let wrapper = config.child.with_file_name("workbench-rustc");
+        let cargo = match &config.prelude {
+            Some(prelude) => prelude.cargo_config(&wrapper)?,
+            None => prelude::CELL_PROFILE.to_owned(),
+        };
+        // Held until the context has started: `prepare` must not replace the library
+        // while this session reads it.
+        let _lock = config
+            .prelude
+            .as_ref()
+            .map(prelude::lock_shared)
+            .transpose()?;
+        prelude::write_config(session, build, &cargo)?;
         std::fs::create_dir_all(build).map_err(|e| Error::Session {
             dir: build.to_owned(),
             detail: format!("creating: {e}"),
@@ -285,7 +295,6 @@ impl Evcxr {
         read.extend(config.view.iter().cloned());
         if let Some(prelude) = &config.prelude {
             read.push(prelude.template.clone());
-            read.extend(prelude.reads.iter().cloned());
         }
         let mut write = vec![
             session.to_owned(),
@@ -304,7 +313,9 @@ impl Evcxr {
         })?;
         // What the child may read besides the system: the compiled cells and the view.
         let child_reads = std::env::join_paths(
-            std::iter::once(build.to_owned()).chain(config.view.iter().cloned()),
+            std::iter::once(build.to_owned())
+                .chain(config.prelude.iter().map(|p| p.template.clone()))
+                .chain(config.view.iter().cloned()),
         )
         .map_err(|e| Error::Session {
             dir: build.to_owned(),
@@ -428,6 +439,8 @@ impl Evcxr {
     }
 
     fn run(&mut self, code: &str, input: &dyn Fn(&str, bool) -> String) -> Result<Outputs, Error> {
+        let typed = self.with_inferred_types(code);
+        let code = typed.as_str();
         let first = self.run_once(code, input);
         let retry = match &first {
             Err(Error::Other(evcxr::Error::Message(message))) => infer::looks_mistyped(message),
@@ -464,6 +477,42 @@ impl Evcxr {
             }
         }
         self.run_once(&code, input)
+    }
+
+    /// `code` with the types rustc finds for its new top-level variables written in.
+    ///
+    /// rust-analyzer, which evcxr asks, does not see the prelude library (see
+    /// [`prelude`]), so it cannot type a variable that holds one of its values. One
+    /// `cargo check` of the cell with every untyped binding annotated `()` makes rustc
+    /// name each real type ("expected `()`, found `DataFrame`"); nothing runs. A
+    /// binding rustc does not report (it is `()`, or the cell has other errors) stays as
+    /// written, for evcxr to type or to report.
+    fn with_inferred_types(&mut self, code: &str) -> String {
+        let bindings = infer::untyped_bindings(code);
+        if bindings.is_empty() {
+            return code.to_owned();
+        }
+        let mut probe = code.to_owned();
+        for name in &bindings {
+            if let Some(annotated) = infer::annotate(&probe, name, "()") {
+                probe = annotated;
+            }
+        }
+        let Ok(errors) = self.context.check(&probe) else {
+            return code.to_owned();
+        };
+        let mut typed = code.to_owned();
+        for name in &bindings {
+            let marker = format!("{name}: ()");
+            let found = errors
+                .iter()
+                .filter(|e| e.code() == Some("E0308") && e.rendered().contains(&marker))
+                .find_map(|e| infer::found_type(&e.rendered()));
+            if let Some(annotated) = found.and_then(|ty| infer::annotate(&typed, name, &ty)) {
+                typed = annotated;
+            }
+        }
+        typed
     }
 
     fn run_once(
@@ -540,6 +589,15 @@ impl Evaluator for Evcxr {
             .variables_and_types()
             .map(|(n, t)| (n.to_owned(), t.to_owned()))
             .collect()
+    }
+
+    fn warm_up(&mut self) {
+        // rust-analyzer (evcxr's completion engine) reads and resolves the standard
+        // library the first time a cell asks it anything: about 3 s of CPU here, which the
+        // first cell would wait for. A completion request does the same work now. Its
+        // result does not matter; a failure only means the first cell pays instead.
+        let code = "let warm_up = String::new();\nwarm_up.";
+        let _ = self.context.completions(code, code.len());
     }
 
     fn interrupter(&self) -> Interrupter {

@@ -1,16 +1,23 @@
-//! The library every session starts with, built once into a template and copied per session.
+//! The library every session starts with, built once as a shared library and linked by
+//! every cell.
 //!
-//! evcxr builds a cell crate in its own directory and compiles that crate's dependencies
-//! there with cargo. Building the workbench library (and polars under it) takes minutes,
-//! so it is done once, at install time, into a *template*: an evcxr build directory whose
-//! `target/` already holds every dependency. Each kernel copies the template into its
-//! session directory; cargo then finds everything fresh and only the cells compile.
+//! evcxr builds each cell as a crate (`ctx`) with cargo. Declaring the workbench library
+//! as that crate's cargo dependency (`:dep`) has three costs on every cell: cargo checks
+//! the fingerprints of the ~350 crates under it (0.3 s), the cell's library links its own
+//! copy of polars (104 MB, 1–2 s), and rust-analyzer, which evcxr runs in the kernel to
+//! type variables, indexes polars (about 13 s at start and 15 s on the first polars
+//! cell). So the library is not a cargo dependency of the cell crate. Instead:
 //!
-//! The template is built by evcxr itself ([`prepare`]) with the same `:dep` line a session
-//! uses, so the generated `Cargo.toml`, the flags and the profile are identical and
-//! cargo's fingerprints match. Dependency versions come from the workspace's
-//! `Cargo.lock`, resolved offline.
+//! - [`prepare`] builds the `workbench-prelude` package (the library as a Rust `dylib`,
+//!   polars inside it) once, at install time, into the template directory.
+//! - Each session's cargo configuration names a rustc wrapper (`workbench-rustc`, see
+//!   [`wrap_rustc`]) that adds `--extern workbench=…/libworkbench_prelude.so` to the
+//!   cell crate's compilation only, so cells say `use workbench::prelude::*;` as usual
+//!   and link to the one shared library, which the evaluation child loads once.
+//! - rust-analyzer sees a cell crate without dependencies; the kernel asks rustc for the
+//!   types of new variables instead (see `infer`).
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,123 +27,104 @@ use crate::Error;
 /// The library cells get without `:dep`, and where its build lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prelude {
-    /// The template directory (its `evcxr/` holds the build).
+    /// The template directory: the build (`target/`) and what names it.
     pub template: PathBuf,
-    /// The crate's name as a dependency (`workbench`).
+    /// The crate's name in cells (`workbench`).
     pub name: String,
-    /// The crate's source directory.
+    /// The package that provides it (`workbench-prelude`, the library as a `dylib`).
+    pub package: String,
+    /// The package's source directory.
     pub source: PathBuf,
     /// Code run before the first cell (`use workbench::prelude::*;`).
     pub code: String,
-    /// What cargo must read to check the crate is fresh: its source, its workspace's
-    /// manifest (inherited fields) and the files it embeds.
-    pub reads: Vec<PathBuf>,
 }
 
+/// The environment variable that tells the rustc wrapper which library to add:
+/// `NAME=PATH` of the shared library.
+pub const EXTERN_VAR: &str = "WORKBENCH_PRELUDE_EXTERN";
+
+/// The environment variable that tells the rustc wrapper where the crates inside the
+/// library are (a path list: the target's `deps/`, then the host's, where the proc macros
+/// live).
+pub const DEPS_VAR: &str = "WORKBENCH_PRELUDE_DEPS";
+
+/// The cell crate's name in evcxr's build directory.
+const CELL_CRATE: &str = "ctx";
+
+/// The file in the template that names the built shared library.
+const DYLIB_FILE: &str = "dylib";
+
 impl Prelude {
-    /// The workbench library at `source` (`ROOT/workbench`), with its template in
-    /// `template`.
+    /// The workbench library as the `dylib` package at `source` (`ROOT/kernel/prelude`),
+    /// with its template in `template`.
     pub fn workbench(source: &Path, template: &Path) -> Prelude {
-        let root = source.parent().unwrap_or(source);
-        // cargo loads the library's whole workspace (members' manifests, inherited
-        // fields) and checks the files it embeds; the data under `.work/` stays out.
-        let reads = [
-            "Cargo.toml",
-            "Cargo.lock",
-            "rust-toolchain.toml",
-            "kernel",
-            "workbench",
-            "tests",
-            "datasets",
-        ]
-        .iter()
-        .map(|name| root.join(name))
-        .collect();
         Prelude {
-            reads,
             template: template.to_owned(),
             name: "workbench".to_owned(),
+            package: "workbench-prelude".to_owned(),
             source: source.to_owned(),
             code: "use workbench::prelude::*;".to_owned(),
         }
     }
 
-    /// The evcxr command that adds the library to a session.
-    pub fn dep_command(&self) -> String {
-        // TOML basic strings take the path as JSON would write it (quotes and
-        // backslashes escaped).
-        let path = serde_json_like_escape(&self.source.to_string_lossy());
-        format!(":dep {} = {{ path = \"{path}\" }}", self.name)
-    }
-
-    /// The template's lock file: the versions every session builds with.
-    pub fn lockfile(&self) -> PathBuf {
-        self.template.join("Cargo.lock")
-    }
-
-    /// Puts the template's lock file into the build directory `build`. evcxr's first
-    /// evaluation (a context without dependencies) prunes the lock file; without this,
-    /// adding the prelude would resolve versions afresh and rebuild everything.
+    /// The built shared library, as [`prepare`] recorded it.
     ///
     /// # Errors
     ///
-    /// [`Error::Template`] when the lock file cannot be copied.
-    pub fn restore_lockfile(&self, build: &Path) -> Result<(), Error> {
-        std::fs::copy(self.lockfile(), build.join("Cargo.lock"))
-            .map(|_| ())
-            .map_err(|e| Error::Template {
-                template: self.template.clone(),
-                detail: format!("restoring the lock file: {e}"),
-            })
+    /// [`Error::Template`] when the template is not prepared or its library is gone.
+    pub fn dylib(&self) -> Result<PathBuf, Error> {
+        let missing = |detail: String| Error::Template {
+            template: self.template.clone(),
+            detail,
+        };
+        let text = std::fs::read_to_string(self.template.join(DYLIB_FILE))
+            .map_err(|_| missing("not prepared; run `workbench kernel install`".to_owned()))?;
+        let dylib = PathBuf::from(text.trim());
+        if !dylib.is_file() {
+            return Err(missing(format!(
+                "{} is missing; run `workbench kernel install` again",
+                dylib.display()
+            )));
+        }
+        Ok(dylib)
     }
 
-    /// The build directory inside the template.
-    pub fn build_dir(&self) -> PathBuf {
-        self.template.join("evcxr")
-    }
-
-    /// Copies the template's build into `target` (which must not exist), keeping
-    /// modification times so that cargo sees every dependency as fresh.
+    /// The cargo configuration of a session's cell crate: see [`CELL_PROFILE`], the rustc
+    /// wrapper at `wrapper` and the library it adds.
     ///
     /// # Errors
     ///
-    /// [`Error::Template`] when the template is missing or the copy fails.
-    pub fn copy_to(&self, target: &Path) -> Result<(), Error> {
-        let build = self.build_dir();
-        if !build.join("Cargo.toml").is_file() {
-            return Err(Error::Template {
+    /// As [`Prelude::dylib`].
+    pub fn cargo_config(&self, wrapper: &Path) -> Result<String, Error> {
+        let dylib = self.dylib()?;
+        let extern_arg = format!("{}={}", self.name, dylib.display());
+        // `TARGET/TRIPLE/debug/deps/lib….so`: the host's crates are in `TARGET/debug/deps`.
+        let deps = dylib.parent().unwrap_or(&dylib).to_owned();
+        let host = deps
+            .ancestors()
+            .nth(3)
+            .map(|target| target.join("debug/deps"));
+        let deps = std::env::join_paths(std::iter::once(deps).chain(host)).map_err(|e| {
+            Error::Template {
                 template: self.template.clone(),
-                detail: "not prepared; run `workbench kernel install`".to_owned(),
-            });
-        }
-        // A shared lock: a concurrent `prepare` must not change the build mid-copy.
-        let _lock = lock(&self.template, false)?;
-        // `cp -a` keeps times, and `--reflink=auto` makes the copy nearly free on file
-        // systems that share extents.
-        let status = Command::new("cp")
-            .args(["-a", "--reflink=auto"])
-            .arg(&build)
-            .arg(target)
-            .status()
-            .map_err(|e| Error::Template {
-                template: self.template.clone(),
-                detail: format!("running cp: {e}"),
-            })?;
-        if !status.success() {
-            return Err(Error::Template {
-                template: self.template.clone(),
-                detail: format!("copying {} failed ({status})", build.display()),
-            });
-        }
-        Ok(())
+                detail: format!("a library path cannot be passed on: {e}"),
+            }
+        })?;
+        Ok(format!(
+            "{CELL_PROFILE}\n[build]\nrustc-wrapper = {}\n\n[env]\n{EXTERN_VAR} = {}\n{DEPS_VAR} = {}\n",
+            toml_string(&wrapper.to_string_lossy()),
+            toml_string(&extern_arg),
+            toml_string(&deps.to_string_lossy()),
+        ))
     }
 }
 
-fn serde_json_like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"")
+/// A TOML basic string.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// Takes the template's lock file (exclusive for a build, shared for a copy).
+/// Takes the template's lock file (exclusive for a build, shared for a session start).
 fn lock(template: &Path, exclusive: bool) -> Result<File, Error> {
     let failed = |e: std::io::Error| Error::Template {
         template: template.to_owned(),
@@ -157,124 +145,245 @@ fn lock(template: &Path, exclusive: bool) -> Result<File, Error> {
     Ok(file)
 }
 
-/// The evcxr configuration of a session whose build directory is `build`: offline, so
-/// that cargo never reaches a registry, with the build where we put it.
-pub(crate) fn write_config(session: &Path, build: &Path) -> Result<(), Error> {
-    let build = serde_json_like_escape(&build.to_string_lossy());
-    let text = format!("[evcxr]\ntmpdir = \"{build}\"\noffline_mode = true\n");
-    std::fs::write(session.join("evcxr.toml"), text).map_err(|e| Error::Session {
+/// Cells compile unoptimised; the library under them is optimised. evcxr's `[profile.dev]`
+/// sets one level for every crate; a profile override in a cargo configuration file
+/// outranks the manifest for the one package it names (`ctx`, evcxr's cell crate).
+/// Measured in docs/kernel.md: the first polars cell took 28.7 s to compile at evcxr's
+/// level 2 and 1.6 s at level 0. The work that matters runs inside the library.
+pub const CELL_PROFILE: &str = "# Written by workbench-kernel for every session.\n\
+    [profile.dev.package.ctx]\n\
+    opt-level = 0\n";
+
+/// The evcxr configuration of a session whose build directory is `build` (offline, so
+/// that cargo never reaches a registry, with the build where we put it) and the cargo
+/// configuration `cargo` of its cell crate.
+pub(crate) fn write_config(session: &Path, build: &Path, cargo: &str) -> Result<(), Error> {
+    let failed = |what: &str, e: std::io::Error| Error::Session {
         dir: session.to_owned(),
-        detail: format!("writing evcxr.toml: {e}"),
-    })
-}
-
-/// Fetches every crate the prelude needs into the cargo home (all platforms, as
-/// `cargo metadata` wants them), pinned by `lockfile` (the workspace's `Cargo.lock`), and
-/// records the resolved versions as the template's lock file. This is the one step that
-/// uses the network: it runs unconfined, at install time, before [`prepare`].
-///
-/// # Errors
-///
-/// [`Error::Template`] when cargo cannot fetch.
-pub fn fetch(prelude: &Prelude, lockfile: Option<&Path>) -> Result<(), Error> {
-    let failed = |detail: String| Error::Template {
-        template: prelude.template.clone(),
-        detail,
+        detail: format!("writing {what}: {e}"),
     };
-    let dir = prelude.template.join("fetch");
-    std::fs::create_dir_all(dir.join("src")).map_err(|e| failed(format!("creating: {e}")))?;
-    let path = serde_json_like_escape(&prelude.source.to_string_lossy());
-    let manifest = format!(
-        "[package]\nname = \"prelude-fetch\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
-         [lib]\npath = \"src/lib.rs\"\n\n[dependencies]\n{} = {{ path = \"{path}\" }}\n",
-        prelude.name
+    let text = format!(
+        "[evcxr]\ntmpdir = {}\noffline_mode = true\n",
+        toml_string(&build.to_string_lossy())
     );
-    std::fs::write(dir.join("Cargo.toml"), manifest)
-        .map_err(|e| failed(format!("writing: {e}")))?;
-    std::fs::write(dir.join("src/lib.rs"), "").map_err(|e| failed(format!("writing: {e}")))?;
-    if let Some(lockfile) = lockfile {
-        std::fs::copy(lockfile, dir.join("Cargo.lock"))
-            .map_err(|e| failed(format!("copying {}: {e}", lockfile.display())))?;
-    }
-    let output = Command::new("cargo")
-        .arg("fetch")
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .output()
-        .map_err(|e| failed(format!("running cargo fetch: {e}")))?;
-    if !output.status.success() {
-        return Err(failed(format!(
-            "cargo fetch failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    std::fs::copy(dir.join("Cargo.lock"), prelude.lockfile())
-        .map_err(|e| failed(format!("recording the lock file: {e}")))?;
-    Ok(())
+    std::fs::write(session.join("evcxr.toml"), text).map_err(|e| failed("evcxr.toml", e))?;
+    // cargo reads `.cargo/config.toml` from every directory above the one it runs in;
+    // evcxr rewrites the one in the build directory, so ours sits in the session.
+    let dir = session.join(".cargo");
+    std::fs::create_dir_all(&dir).map_err(|e| failed(".cargo", e))?;
+    std::fs::write(dir.join("config.toml"), cargo).map_err(|e| failed(".cargo/config.toml", e))
 }
 
-/// Builds (or brings up to date) the template of `prelude` with evcxr, confined like a
-/// session, offline, with the versions [`fetch`] recorded; `child` is the evaluation
-/// process. Prints nothing; `progress` hears about each step.
+/// The command line of the rustc wrapper: `args` is what cargo passes (rustc's path, then
+/// its arguments); `extern_arg` is `NAME=PATH` of the prelude's shared library and
+/// `deps` the directories of the crates inside it. The cell crate gets the library as an
+/// extern crate, those directories for the crates' metadata, and a run path to the
+/// library's directory so that the evaluation child finds it; every other crate (`:dep`
+/// dependencies, cargo's probes) compiles unchanged.
+pub fn wrap_rustc(
+    args: &[OsString],
+    extern_arg: Option<&OsStr>,
+    deps: &[PathBuf],
+) -> Vec<OsString> {
+    let mut out = args.to_vec();
+    let is_cell = args
+        .windows(2)
+        .any(|pair| pair[0] == "--crate-name" && pair[1] == CELL_CRATE);
+    let Some(extern_arg) = extern_arg.filter(|_| is_cell) else {
+        return out;
+    };
+    out.push("--extern".into());
+    out.push(extern_arg.to_owned());
+    for dir in deps {
+        let mut dependency = OsString::from("dependency=");
+        dependency.push(dir);
+        out.push("-L".into());
+        out.push(dependency);
+    }
+    let library_dir = Path::new(extern_arg)
+        .to_str()
+        .and_then(|text| text.split_once('='))
+        .and_then(|(_, path)| Path::new(path).parent().map(Path::to_owned));
+    if let Some(dir) = library_dir {
+        let mut rpath = OsString::from("link-arg=-Wl,-rpath,");
+        rpath.push(&dir);
+        out.push("-C".into());
+        out.push(rpath);
+    }
+    out
+}
+
+/// The host's target triple, as rustc names it.
+fn host_triple() -> Result<String, String> {
+    let output = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("running rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| "rustc -vV names no host".to_owned())
+}
+
+/// Builds (or brings up to date) the prelude's shared library in the template with
+/// cargo, with the versions of the workspace's `Cargo.lock`, then checks that a session
+/// can use it, in the session directory `session` (outside any cargo workspace, with the
+/// `TMPDIR` of the process in it: the confined build may write nowhere else).
+/// Cargo may fetch crates: this is the install step, the one that may use the network.
+/// `child` is the evaluation process; `progress` hears about each step.
 ///
 /// # Errors
 ///
-/// [`Error::Template`] for file problems, or the evaluation error of the build.
-pub fn prepare(prelude: &Prelude, child: &Path, progress: &dyn Fn(&str)) -> Result<(), Error> {
-    let _lock = lock(&prelude.template, true)?;
-    let build = prelude.build_dir();
+/// [`Error::Template`] when the build fails, or the evaluation error of the check.
+pub fn prepare(
+    prelude: &Prelude,
+    child: &Path,
+    session: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<(), Error> {
     let failed = |detail: String| Error::Template {
         template: prelude.template.clone(),
         detail,
     };
-    std::fs::create_dir_all(&build).map_err(|e| failed(format!("creating: {e}")))?;
-    std::fs::create_dir_all(prelude.template.join("tmp"))
-        .map_err(|e| failed(format!("creating: {e}")))?;
-    let workspace = prelude.template.join("workspace");
+    {
+        let _lock = lock(&prelude.template, true)?;
+        let triple = host_triple().map_err(&failed)?;
+        let target = prelude.template.join("target");
+        progress(&format!(
+            "building {} with cargo (first time: several minutes)",
+            prelude.package
+        ));
+        // `--target` keeps the flags off build scripts and proc macros. `prefer-dynamic`
+        // links the standard library as the cells do (one copy in the process), and the
+        // run path lets the library find it.
+        let status = Command::new("cargo")
+            .arg("build")
+            .arg("--locked")
+            .arg("--manifest-path")
+            .arg(prelude.source.join("Cargo.toml"))
+            .args(["--package", &prelude.package, "--target", &triple])
+            .arg("--target-dir")
+            .arg(&target)
+            .env("RUSTFLAGS", "-Cprefer-dynamic")
+            .env("CARGO_PROFILE_DEV_RPATH", "true")
+            .status()
+            .map_err(|e| failed(format!("running cargo: {e}")))?;
+        if !status.success() {
+            return Err(failed(format!("cargo build failed ({status})")));
+        }
+        let file_name = format!("lib{}.so", prelude.package.replace('-', "_"));
+        let dylib = target.join(&triple).join("debug/deps").join(file_name);
+        if !dylib.is_file() {
+            return Err(failed(format!("cargo built no {}", dylib.display())));
+        }
+        // Written whole and renamed: a session never reads half a path.
+        let staged = prelude.template.join(format!(".{DYLIB_FILE}.partial"));
+        std::fs::write(&staged, dylib.to_string_lossy().as_bytes())
+            .and_then(|()| std::fs::rename(&staged, prelude.template.join(DYLIB_FILE)))
+            .map_err(|e| failed(format!("recording the library: {e}")))?;
+    }
+    progress("checking the library in a confined session");
+    let workspace = session.join("workspace");
     std::fs::create_dir_all(&workspace).map_err(|e| failed(format!("creating: {e}")))?;
-    progress("starting evcxr");
     let config = crate::Config {
         child: child.to_owned(),
         workspace,
         prelude: Some(prelude.clone()),
         view: Vec::new(),
-        session: Some(prelude.template.clone()),
+        session: Some(session.to_owned()),
     };
     let sink: crate::Sink = std::sync::Arc::new(|_| {});
-    let mut evcxr = crate::Evcxr::start_in(&config, &prelude.template, &build, sink)?;
-    prelude.restore_lockfile(&build)?;
-    progress(&format!(
-        "building {} and its dependencies (first time: several minutes)",
-        prelude.name
-    ));
-    evcxr.run(
-        &format!("{}\n{}", prelude.dep_command(), prelude.code),
+    let mut evcxr = crate::Evcxr::start(&config, sink)?;
+    let outputs = crate::Evaluator::evaluate(
+        &mut evcxr,
+        "df!(\"a\" => [1i64, 2, 3])?.height()",
         &|_: &str, _: bool| String::new(),
     )?;
-    progress("template ready");
-    Ok(())
+    drop(evcxr);
+    match outputs.mime_bundle.get("text/plain").map(String::as_str) {
+        Some("3") => {
+            progress("template ready");
+            Ok(())
+        }
+        other => Err(failed(format!("a polars cell gave {other:?} instead of 3"))),
+    }
+}
+
+/// Takes a shared lock on the template for as long as the returned file lives, so that
+/// [`prepare`] does not replace the library while a session starts.
+///
+/// # Errors
+///
+/// [`Error::Template`] when the lock cannot be taken.
+pub(crate) fn lock_shared(prelude: &Prelude) -> Result<File, Error> {
+    lock(&prelude.template, false)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
     #[test]
-    fn dep_command_quotes_the_path() {
-        let prelude = Prelude::workbench(Path::new("/src/work\"bench"), Path::new("/t"));
+    fn only_the_cell_crate_gets_the_library() {
+        let extern_arg = OsString::from("workbench=/t/target/x/debug/deps/libworkbench_prelude.so");
+        let cell = args(&["rustc", "--crate-name", "ctx", "src/lib.rs"]);
+        let deps = [
+            PathBuf::from("/t/target/x/debug/deps"),
+            PathBuf::from("/t/target/debug/deps"),
+        ];
         assert_eq!(
-            prelude.dep_command(),
-            ":dep workbench = { path = \"/src/work\\\"bench\" }"
+            wrap_rustc(&cell, Some(&extern_arg), &deps),
+            args(&[
+                "rustc",
+                "--crate-name",
+                "ctx",
+                "src/lib.rs",
+                "--extern",
+                "workbench=/t/target/x/debug/deps/libworkbench_prelude.so",
+                "-L",
+                "dependency=/t/target/x/debug/deps",
+                "-L",
+                "dependency=/t/target/debug/deps",
+                "-C",
+                "link-arg=-Wl,-rpath,/t/target/x/debug/deps",
+            ])
         );
+        let dep = args(&["rustc", "--crate-name", "ctxx", "lib.rs"]);
+        assert_eq!(wrap_rustc(&dep, Some(&extern_arg), &deps), dep);
+        let probe = args(&["rustc", "-vV"]);
+        assert_eq!(wrap_rustc(&probe, Some(&extern_arg), &deps), probe);
+        assert_eq!(wrap_rustc(&cell, None, &deps), cell);
+    }
+
+    #[test]
+    fn the_cargo_config_quotes_paths() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let so = dir.path().join("lib\"x.so");
+        std::fs::write(&so, b"").expect("so");
+        std::fs::write(dir.path().join(DYLIB_FILE), so.to_string_lossy().as_bytes())
+            .expect("record");
+        let prelude = Prelude::workbench(Path::new("/src"), dir.path());
+        let config = prelude
+            .cargo_config(Path::new("/bin/w\\rap"))
+            .expect("config");
+        assert!(
+            config.contains("rustc-wrapper = \"/bin/w\\\\rap\""),
+            "{config}"
+        );
+        assert!(config.contains("lib\\\"x.so\""), "{config}");
+        assert!(config.contains("[profile.dev.package.ctx]"), "{config}");
     }
 
     #[test]
     fn missing_template_is_a_clear_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let prelude = Prelude::workbench(Path::new("/src/workbench"), &dir.path().join("none"));
-        let err = prelude
-            .copy_to(&dir.path().join("copy"))
-            .expect_err("no template");
+        let err = prelude.dylib().expect_err("no template");
         assert!(err.to_string().contains("not prepared"), "{err}");
     }
 }
