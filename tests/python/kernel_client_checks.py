@@ -124,6 +124,35 @@ class KernelClientChecks(unittest.TestCase):
         self.assertTrue(reply["content"]["found"])
         self.assertIn("usize", reply["content"]["data"]["text/plain"])
 
+    def test_values_of_the_library_persist_across_cells(self):
+        # rust-analyzer does not see the prelude library: the kernel asks rustc for these
+        # types (DataFrame and Option<i64> by their names in scope; `Status`, which rustc
+        # names bare though the cell cannot see it, through the template's type index).
+        results = []
+
+        def output(msg):
+            if msg["msg_type"] == "execute_result":
+                results.append(msg["content"]["data"]["text/plain"])
+
+        reply = self.run_cell(
+            'let frame = df!("a" => [1i64, 2, 3])?;\n'
+            'let total = frame.column("a")?.i64()?.sum();\n'
+            "let status = workbench::qc::contract::Status::Pass;"
+        )
+        self.assertEqual(reply["content"]["status"], "ok", reply["content"])
+        reply = self.run_cell(
+            "frame.height() as i64 + total.unwrap_or(0) + i64::from(status == workbench::qc::contract::Status::Pass)",
+            output_hook=output,
+        )
+        self.assertEqual(reply["content"]["status"], "ok", reply["content"])
+        self.assertEqual(results, ["10"])
+        reply = self.reply_to(self.kc.inspect("frame", 5))
+        self.assertIn("DataFrame", reply["content"]["data"]["text/plain"])
+        # A closure has no type a cell can name: evcxr says how to keep it instead.
+        reply = self.run_cell("let add_one = |x: i64| x + 1;")
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertIn("closure", reply["content"]["evalue"])
+
     def test_hundred_executions_without_leaking_processes_or_memory(self):
         pid = self.km.provisioner.process.pid
         self.run_cell("let mut n = 0u64;")

@@ -80,7 +80,12 @@ pub(crate) fn looks_mistyped(message: &str) -> bool {
 pub(crate) fn found_type(message: &str) -> Option<String> {
     // rustc says "expected `()`, found `T`" in the label, or "found struct `T`" /
     // "found enum `T`" in the note; the first backticked text after "found" is the type.
-    let mut rest = message;
+    // Only the mismatch of the `()` annotation itself: other mismatches on the same
+    // line (an argument that was itself annotated `()`) name other types.
+    let start = message
+        .find("expected `()`")
+        .or_else(|| message.find("expected unit type `()`"))?;
+    let mut rest = &message[start..];
     while let Some(at) = rest.find("found ") {
         rest = &rest[at + "found ".len()..];
         // An unsuffixed literal: Rust's default types.
@@ -109,6 +114,28 @@ pub(crate) fn found_type(message: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// `ty` with every whole-segment occurrence of `name` (not already part of a path)
+/// replaced by `path`.
+pub(crate) fn qualify(ty: &str, name: &str, path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = ty;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().next_back().or(out.chars().next_back());
+        let after = rest[at + name.len()..].chars().next();
+        let joined =
+            |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        out.push_str(&rest[..at]);
+        out.push_str(if joined(before) || joined(after) {
+            name
+        } else {
+            path
+        });
+        rest = &rest[at + name.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -158,6 +185,16 @@ mod tests {
     }
 
     #[test]
+    fn qualifies_whole_segments() {
+        assert_eq!(
+            qualify("Option<Status>", "Status", "a::Status"),
+            "Option<a::Status>"
+        );
+        assert_eq!(qualify("StatusCode", "Status", "a::Status"), "StatusCode");
+        assert_eq!(qualify("x::Status", "Status", "a::Status"), "x::Status");
+    }
+
+    #[test]
     fn finds_the_type_rustc_reports() {
         assert_eq!(
             found_type("mismatched types\nexpected `()`, found `DataFrame`").as_deref(),
@@ -173,6 +210,10 @@ mod tests {
             Some("Vec<i32>")
         );
         assert_eq!(found_type("no type here"), None);
+        assert_eq!(
+            found_type("expected `&Contract`, found `&()`\nlet trends: () = f(&contract)?;"),
+            None
+        );
         assert_eq!(
             found_type("expected `()`, found closure `{closure@src/lib.rs:3:9}`"),
             None

@@ -211,6 +211,8 @@ pub struct Evcxr {
     // Whether a cell is being compiled or run, and whether it has been interrupted.
     running: Arc<AtomicBool>,
     interrupted: Arc<AtomicBool>,
+    // Full paths of the prelude library's types by bare name.
+    type_paths: std::collections::HashMap<String, String>,
     // Dropped after the context (fields drop in order), so the child has ended before
     // its build directory is removed.
     _session: Option<session::Dir>,
@@ -366,6 +368,11 @@ impl Evcxr {
             sink,
             running: Arc::new(AtomicBool::new(false)),
             interrupted: Arc::new(AtomicBool::new(false)),
+            type_paths: config
+                .prelude
+                .as_ref()
+                .map(Prelude::type_paths)
+                .unwrap_or_default(),
             _session: None,
         })
     }
@@ -440,8 +447,8 @@ impl Evcxr {
 
     fn run(&mut self, code: &str, input: &dyn Fn(&str, bool) -> String) -> Result<Outputs, Error> {
         let typed = self.with_inferred_types(code);
+        let first = self.run_once(&typed, input);
         let code = typed.as_str();
-        let first = self.run_once(code, input);
         let retry = match &first {
             Err(Error::Other(evcxr::Error::Message(message))) => infer::looks_mistyped(message),
             // Any compile error may come from a wrong type in evcxr's variable store
@@ -489,30 +496,60 @@ impl Evcxr {
     /// written, for evcxr to type or to report.
     fn with_inferred_types(&mut self, code: &str) -> String {
         let bindings = infer::untyped_bindings(code);
-        if bindings.is_empty() {
-            return code.to_owned();
-        }
-        let mut probe = code.to_owned();
-        for name in &bindings {
-            if let Some(annotated) = infer::annotate(&probe, name, "()") {
-                probe = annotated;
-            }
-        }
-        let Ok(errors) = self.context.check(&probe) else {
-            return code.to_owned();
-        };
-        let mut typed = code.to_owned();
-        for name in &bindings {
-            let marker = format!("{name}: ()");
-            let found = errors
+        let mut found: Vec<(String, String)> = Vec::new();
+        // A binding computed from an earlier one of the same cell is typed only once the
+        // earlier one has its type: a further round then, while rounds find new types.
+        for _ in 0..3 {
+            let remaining: Vec<&String> = bindings
                 .iter()
-                .filter(|e| e.code() == Some("E0308") && e.rendered().contains(&marker))
-                .find_map(|e| infer::found_type(&e.rendered()));
-            if let Some(annotated) = found.and_then(|ty| infer::annotate(&typed, name, &ty)) {
-                typed = annotated;
+                .filter(|name| !found.iter().any(|(n, _)| n == *name))
+                .collect();
+            if remaining.is_empty() {
+                break;
             }
+            let mut probe = code.to_owned();
+            for (name, ty) in &found {
+                probe = infer::annotate(&probe, name, ty).unwrap_or(probe);
+            }
+            for name in &remaining {
+                probe = infer::annotate(&probe, name, "()").unwrap_or(probe);
+            }
+            let Ok(errors) = self.context.check(&probe) else {
+                break;
+            };
+            let before = found.len();
+            for name in remaining {
+                let marker = format!("{name}: ()");
+                let ty = errors
+                    .iter()
+                    .filter(|e| e.code() == Some("E0308") && e.rendered().contains(&marker))
+                    .find_map(|e| infer::found_type(&e.rendered()));
+                if let Some(ty) = ty {
+                    found.push((name.clone(), self.qualified(&ty)));
+                }
+            }
+            if found.len() == before {
+                break;
+            }
+        }
+        let mut typed = code.to_owned();
+        for (name, ty) in &found {
+            typed = infer::annotate(&typed, name, ty).unwrap_or(typed);
         }
         typed
+    }
+
+    /// `ty` with the prelude library's types written as full paths: rustc names a type by
+    /// its bare name when that is unique among all crates, also when the cell cannot see
+    /// it (`Status` of `workbench::qc::contract`).
+    fn qualified(&self, ty: &str) -> String {
+        let mut out = ty.to_owned();
+        for segment in ty.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            if let Some(path) = self.type_paths.get(segment) {
+                out = infer::qualify(&out, segment, path);
+            }
+        }
+        out
     }
 
     fn run_once(

@@ -54,6 +54,9 @@ const CELL_CRATE: &str = "ctx";
 /// The file in the template that names the built shared library.
 const DYLIB_FILE: &str = "dylib";
 
+/// The file in the template that lists the library's public types: `Name\tpath` lines.
+const TYPES_FILE: &str = "types.tsv";
+
 impl Prelude {
     /// The workbench library as the `dylib` package at `source` (`ROOT/kernel/prelude`),
     /// with its template in `template`.
@@ -87,6 +90,21 @@ impl Prelude {
             )));
         }
         Ok(dylib)
+    }
+
+    /// Full paths of the library's public types by bare name, for the names that are
+    /// unique (see [`index_types`]); empty when the template has no index.
+    pub fn type_paths(&self) -> std::collections::HashMap<String, String> {
+        let text = std::fs::read_to_string(self.template.join(TYPES_FILE)).unwrap_or_default();
+        let mut paths = std::collections::HashMap::new();
+        let mut ambiguous = std::collections::HashSet::new();
+        for (name, path) in text.lines().filter_map(|line| line.split_once('\t')) {
+            if paths.insert(name.to_owned(), path.to_owned()).is_some() {
+                ambiguous.insert(name.to_owned());
+            }
+        }
+        paths.retain(|name, _| !ambiguous.contains(name));
+        paths
     }
 
     /// The cargo configuration of a session's cell crate: see [`CELL_PROFILE`], the rustc
@@ -213,6 +231,90 @@ pub fn wrap_rustc(
     out
 }
 
+/// The public types (`pub struct|enum|type|trait`) declared at the top of each module of
+/// the library whose sources are in `src`, as `(Name, crate::module::Name)`, the crate
+/// being `krate`. rustc names a type by its bare name in diagnostics; a cell that cannot
+/// see that name needs the full path, which this index gives without rust-analyzer.
+pub fn index_types(src: &Path, krate: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![src.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let Ok(relative) = path.strip_prefix(src) else {
+                continue;
+            };
+            // src/lib.rs is the crate root, src/a/mod.rs and src/a.rs are module `a`.
+            let mut module: Vec<String> = relative
+                .with_extension("")
+                .iter()
+                .map(|part| part.to_string_lossy().into_owned())
+                .collect();
+            if matches!(
+                module.last().map(String::as_str),
+                Some("lib" | "mod" | "main")
+            ) {
+                module.pop();
+            }
+            // Only modules public all the way down (`pub mod` in each parent): a type in a
+            // private module is re-exported elsewhere, under a path this cannot know.
+            let public = (0..module.len()).all(|depth| {
+                let parent = if depth == 0 {
+                    vec![src.join("lib.rs")]
+                } else {
+                    let dir = module[..depth]
+                        .iter()
+                        .fold(src.to_owned(), |p, m| p.join(m));
+                    vec![dir.with_extension("rs"), dir.join("mod.rs")]
+                };
+                let declaration = format!("pub mod {};", module[depth]);
+                parent.iter().any(|file| {
+                    std::fs::read_to_string(file)
+                        .is_ok_and(|text| text.lines().any(|l| l.trim() == declaration))
+                })
+            });
+            if !public || module.iter().any(|part| part == "bin") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            for line in text.lines() {
+                let Some(rest) = ["pub struct ", "pub enum ", "pub type ", "pub trait "]
+                    .iter()
+                    .find_map(|kind| line.strip_prefix(kind))
+                else {
+                    continue;
+                };
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    let path = std::iter::once(krate.to_owned())
+                        .chain(module.iter().cloned())
+                        .chain(std::iter::once(name.clone()))
+                        .collect::<Vec<_>>()
+                        .join("::");
+                    found.push((name, path));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// The host's target triple, as rustc names it.
 fn host_triple() -> Result<String, String> {
     let output = Command::new("rustc")
@@ -277,6 +379,22 @@ pub fn prepare(
         if !dylib.is_file() {
             return Err(failed(format!("cargo built no {}", dylib.display())));
         }
+        // The library's types, for cells that bind values the cell cannot name.
+        let library = prelude
+            .source
+            .ancestors()
+            .find(|dir| dir.join("Cargo.lock").is_file())
+            .map(|root| root.join("workbench/src"));
+        let index: String = library
+            .map(|src| index_types(&src, &prelude.name))
+            .unwrap_or_default()
+            .iter()
+            .map(|(name, path)| format!("{name}\t{path}\n"))
+            .collect();
+        let staged = prelude.template.join(format!(".{TYPES_FILE}.partial"));
+        std::fs::write(&staged, index)
+            .and_then(|()| std::fs::rename(&staged, prelude.template.join(TYPES_FILE)))
+            .map_err(|e| failed(format!("recording the library's types: {e}")))?;
         // Written whole and renamed: a session never reads half a path.
         let staged = prelude.template.join(format!(".{DYLIB_FILE}.partial"));
         std::fs::write(&staged, dylib.to_string_lossy().as_bytes())
@@ -377,6 +495,39 @@ mod tests {
         );
         assert!(config.contains("lib\\\"x.so\""), "{config}");
         assert!(config.contains("[profile.dev.package.ctx]"), "{config}");
+    }
+
+    #[test]
+    fn indexes_public_types_by_module() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path();
+        std::fs::create_dir_all(src.join("qc")).expect("dirs");
+        std::fs::write(
+            src.join("lib.rs"),
+            "pub struct Root;\nstruct Private;\npub mod qc;\nmod hidden;\n",
+        )
+        .expect("lib");
+        std::fs::write(src.join("hidden.rs"), "pub struct Inner;\n").expect("hidden");
+        std::fs::write(src.join("qc.rs"), "pub mod contract;\n").expect("qc");
+        std::fs::write(
+            src.join("qc/contract.rs"),
+            "pub enum Status { Pass }\npub(crate) struct Hidden;\npub struct Contract {}\n",
+        )
+        .expect("contract");
+        assert_eq!(
+            index_types(src, "workbench"),
+            vec![
+                (
+                    "Contract".to_owned(),
+                    "workbench::qc::contract::Contract".to_owned()
+                ),
+                ("Root".to_owned(), "workbench::Root".to_owned()),
+                (
+                    "Status".to_owned(),
+                    "workbench::qc::contract::Status".to_owned()
+                ),
+            ]
+        );
     }
 
     #[test]
