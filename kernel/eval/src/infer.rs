@@ -1,19 +1,11 @@
-//! Types of new variables when rust-analyzer cannot tell them.
+//! Types of new variables, from rustc.
 //!
 //! evcxr persists each top-level `let` between cells and needs its type, which it asks
-//! rust-analyzer for. rust-analyzer needs the standard library's source (rustup's
-//! `rust-src`), which an enclave without internet may not have; then every variable whose
-//! type involves `std` (`String`, `Vec`, `Result`'s `?`) is "unknown" and evcxr refuses
-//! the cell. The compiler always knows: annotating the variable with `()` makes rustc
-//! report the real type ("expected `()`, found `DataFrame`"), which we write into the
-//! cell before evcxr runs it. The probe fails to compile, so nothing of it runs, unless
-//! the variable really is `()`, and then the probe is the cell's one and only run.
-
-/// The variable evcxr could not type, from its error message.
-pub(crate) fn unknown_variable(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("Couldn't automatically determine type of variable `")?;
-    rest.split('`').next().filter(|name| !name.is_empty())
-}
+//! rust-analyzer for; rust-analyzer does not see the prelude library (see `prelude`).
+//! The compiler always knows: annotating the variable with `()` makes rustc report the
+//! real type ("expected `()`, found `DataFrame`") in a `cargo check`, and the kernel
+//! writes it into the cell before evcxr compiles and runs it. These are the text
+//! operations of that: finding untyped bindings, annotating them, reading the type.
 
 /// `code` with `: ty` after the last `let [mut] name =` binding (at a statement start:
 /// the beginning of the code, or after whitespace, `;` or `{`), or `None` when there is
@@ -69,11 +61,6 @@ pub(crate) fn untyped_bindings(code: &str) -> Vec<String> {
         }
     }
     names
-}
-
-/// Whether evcxr's error says rust-analyzer could not type a variable.
-pub(crate) fn looks_mistyped(message: &str) -> bool {
-    unknown_variable(message).is_some()
 }
 
 /// The type rustc found where `()` was expected, from a rendered E0308 diagnostic.
@@ -141,17 +128,6 @@ pub(crate) fn qualify(ty: &str, name: &str, path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_evcxr_unknown_type_message() {
-        assert_eq!(
-            unknown_variable(
-                "Couldn't automatically determine type of variable `df`.\nPlease give it an explicit type."
-            ),
-            Some("df")
-        );
-        assert_eq!(unknown_variable("something else"), None);
-    }
 
     #[test]
     fn annotates_the_last_simple_binding() {

@@ -447,43 +447,7 @@ impl Evcxr {
 
     fn run(&mut self, code: &str, input: &dyn Fn(&str, bool) -> String) -> Result<Outputs, Error> {
         let typed = self.with_inferred_types(code);
-        let first = self.run_once(&typed, input);
-        let code = typed.as_str();
-        let retry = match &first {
-            Err(Error::Other(evcxr::Error::Message(message))) => infer::looks_mistyped(message),
-            // Any compile error may come from a wrong type in evcxr's variable store
-            // (rust-analyzer's `!` or `{integer}`), not from the user's code.
-            Err(Error::Compilation(_)) => true,
-            _ => false,
-        };
-        let bindings = infer::untyped_bindings(code);
-        if !retry || bindings.is_empty() {
-            return first;
-        }
-        // rust-analyzer typed a variable wrongly or not at all (see `infer`): ask rustc
-        // for each binding's type, in order, then run the annotated cell. A probe that
-        // compiles means the binding is `()`, and the probe was the cell's one run.
-        let mut code = code.to_owned();
-        for name in bindings {
-            let Some(probe) = infer::annotate(&code, &name, "()") else {
-                continue;
-            };
-            let ty = match self.run_once(&probe, input) {
-                Err(Error::Compilation(diagnostics)) => diagnostics
-                    .iter()
-                    .filter(|d| {
-                        d.code.as_deref() == Some("E0308")
-                            && d.rendered.contains(&format!("{name}: ()"))
-                    })
-                    .find_map(|d| infer::found_type(&d.rendered)),
-                Err(Error::Other(_)) => None,
-                other => return other,
-            };
-            if let Some(annotated) = ty.and_then(|ty| infer::annotate(&code, &name, &ty)) {
-                code = annotated;
-            }
-        }
-        self.run_once(&code, input)
+        self.run_once(&typed, input)
     }
 
     /// `code` with the types rustc finds for its new top-level variables written in.
@@ -498,8 +462,9 @@ impl Evcxr {
         let bindings = infer::untyped_bindings(code);
         let mut found: Vec<(String, String)> = Vec::new();
         // A binding computed from an earlier one of the same cell is typed only once the
-        // earlier one has its type: a further round then, while rounds find new types.
-        for _ in 0..3 {
+        // earlier one has its type: a further round then, while rounds find new types
+        // (each round types at least one binding, or it is the last).
+        loop {
             let remaining: Vec<&String> = bindings
                 .iter()
                 .filter(|name| !found.iter().any(|(n, _)| n == *name))
