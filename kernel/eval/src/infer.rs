@@ -33,6 +33,13 @@ pub(crate) fn annotate(code: &str, name: &str, ty: &str) -> Option<String> {
     Some(format!("{}: {ty}{}", &code[..at], &code[at..]))
 }
 
+/// `code` with each `(name, type)` of `types` written into its binding.
+pub(crate) fn annotate_all(code: &str, types: &[(String, String)]) -> String {
+    types.iter().fold(code.to_owned(), |code, (name, ty)| {
+        annotate(&code, name, ty).unwrap_or(code)
+    })
+}
+
 /// Names bound by top-level-looking `let [mut] NAME =` statements without a type, in
 /// order of appearance.
 pub(crate) fn untyped_bindings(code: &str) -> Vec<String> {

@@ -213,6 +213,8 @@ pub struct Evcxr {
     interrupted: Arc<AtomicBool>,
     // Full paths of the prelude library's types by bare name.
     type_paths: std::collections::HashMap<String, String>,
+    // Types found for cells, by what they depend on (see `type_key`).
+    types_seen: std::collections::HashMap<String, Vec<(String, String)>>,
     // Dropped after the context (fields drop in order), so the child has ended before
     // its build directory is removed.
     _session: Option<session::Dir>,
@@ -373,6 +375,7 @@ impl Evcxr {
                 .as_ref()
                 .map(Prelude::type_paths)
                 .unwrap_or_default(),
+            types_seen: std::collections::HashMap::new(),
             _session: None,
         })
     }
@@ -404,6 +407,9 @@ fn timing(what: &str, since: std::time::Instant) {
         );
     }
 }
+
+/// How many cells' variable types a session remembers (cleared when full).
+const TYPES_SEEN_MAX: usize = 512;
 
 /// How long stderr must stay quiet after a cell before its output counts as complete.
 const STDERR_QUIET: Duration = Duration::from_millis(25);
@@ -446,11 +452,53 @@ impl Evcxr {
     }
 
     fn run(&mut self, code: &str, input: &dyn Fn(&str, bool) -> String) -> Result<Outputs, Error> {
-        let typed = self.with_inferred_types(code);
+        // A cell run again in the same state (the same code, variables and items) gets
+        // the types found last time without asking rustc again. If they no longer fit
+        // (an item changed its signature), the cell fails to compile, nothing of it has
+        // run, and the types are found afresh.
+        let bindings = infer::untyped_bindings(code);
+        if bindings.is_empty() {
+            return self.run_once(code, input);
+        }
+        let key = self.type_key(code);
+        let mut stale = None;
+        if let Some(found) = self.types_seen.get(&key).cloned() {
+            let result = self.run_once(&infer::annotate_all(code, &found), input);
+            if !matches!(result, Err(Error::Compilation(_))) {
+                return result;
+            }
+            stale = Some((found, result));
+        }
+        let found = self.inferred_types(code, &bindings);
+        // The same types again: the cell's own error, already reported by that run.
+        if let Some((seen, result)) = stale
+            && seen == found
+        {
+            return result;
+        }
+        let typed = infer::annotate_all(code, &found);
+        if self.types_seen.len() >= TYPES_SEEN_MAX {
+            self.types_seen.clear();
+        }
+        self.types_seen.insert(key, found);
         self.run_once(&typed, input)
     }
 
-    /// `code` with the types rustc finds for its new top-level variables written in.
+    /// What the types of a cell's new variables depend on: its code and the session's
+    /// variables (with their types) and items.
+    fn type_key(&self, code: &str) -> String {
+        let mut variables: Vec<String> = self
+            .context
+            .variables_and_types()
+            .map(|(name, ty)| format!("{name}: {ty}"))
+            .collect();
+        variables.sort();
+        let mut items: Vec<&str> = self.context.defined_item_names().collect();
+        items.sort_unstable();
+        format!("{code}\0{}\0{}", variables.join("\n"), items.join("\n"))
+    }
+
+    /// The types rustc finds for the new top-level variables of `code`, by name.
     ///
     /// rust-analyzer, which evcxr asks, does not see the prelude library (see
     /// [`prelude`]), so it cannot type a variable that holds one of its values. One
@@ -458,8 +506,7 @@ impl Evcxr {
     /// name each real type ("expected `()`, found `DataFrame`"); nothing runs. A
     /// binding rustc does not report (it is `()`, or the cell has other errors) stays as
     /// written, for evcxr to type or to report.
-    fn with_inferred_types(&mut self, code: &str) -> String {
-        let bindings = infer::untyped_bindings(code);
+    fn inferred_types(&mut self, code: &str, bindings: &[String]) -> Vec<(String, String)> {
         let mut found: Vec<(String, String)> = Vec::new();
         // A binding computed from an earlier one of the same cell is typed only once the
         // earlier one has its type: a further round then, while rounds find new types
@@ -472,10 +519,7 @@ impl Evcxr {
             if remaining.is_empty() {
                 break;
             }
-            let mut probe = code.to_owned();
-            for (name, ty) in &found {
-                probe = infer::annotate(&probe, name, ty).unwrap_or(probe);
-            }
+            let mut probe = infer::annotate_all(code, &found);
             for name in &remaining {
                 probe = infer::annotate(&probe, name, "()").unwrap_or(probe);
             }
@@ -497,11 +541,7 @@ impl Evcxr {
                 break;
             }
         }
-        let mut typed = code.to_owned();
-        for (name, ty) in &found {
-            typed = infer::annotate(&typed, name, ty).unwrap_or(typed);
-        }
-        typed
+        found
     }
 
     /// `ty` with the prelude library's types written as full paths: rustc names a type by

@@ -82,6 +82,34 @@ fn values_and_state_persist_across_cells() {
 }
 
 #[test]
+fn types_found_for_a_cell_are_reused_until_they_no_longer_fit() {
+    let (mut eval, _) = start();
+    eval.evaluate("fn make() -> i32 { 7 }", &no_input)
+        .expect("item");
+    // Run twice: the second run, in the state the first left, is remembered.
+    for _ in 0..2 {
+        eval.evaluate("let made = make();", &no_input)
+            .expect("binding");
+    }
+    let typed = |eval: &Evcxr| {
+        eval.variables()
+            .into_iter()
+            .find(|(name, _)| name == "made")
+            .map(|(_, ty)| ty)
+    };
+    assert_eq!(typed(&eval).as_deref(), Some("i32"));
+    // The same cell in the same state but `make` now returns a String: the remembered
+    // `i32` fails to compile and the type is found afresh.
+    eval.evaluate("fn make() -> String { \"seven\".into() }", &no_input)
+        .expect("redefined item");
+    eval.evaluate("let made = make();", &no_input)
+        .expect("binding after the change");
+    assert_eq!(typed(&eval).as_deref(), Some("String"));
+    let outputs = eval.evaluate("made.len()", &no_input).expect("use");
+    assert_eq!(text(&outputs), Some("5"));
+}
+
+#[test]
 fn compile_errors_carry_rustc_codes() {
     let (mut eval, _) = start();
     match eval.evaluate("let s: String = 1;", &no_input) {
