@@ -584,8 +584,13 @@ pub(crate) fn error_content(error: &EvalError) -> ErrorContent {
         },
         EvalError::Interrupted => ErrorContent {
             ename: "Interrupted".into(),
-            evalue: "the cell was interrupted before it ran; variables are kept".into(),
+            evalue: "the cell was interrupted; the variables of earlier cells are kept".into(),
             traceback: vec!["Interrupted".into()],
+        },
+        EvalError::Panicked(message) => ErrorContent {
+            ename: "panic".into(),
+            evalue: message.clone(),
+            traceback: vec![format!("the cell panicked: {message}")],
         },
         EvalError::ChildEnded(why) => ErrorContent {
             ename: "EvaluationProcessEnded".into(),

@@ -71,19 +71,58 @@ class KernelClientChecks(unittest.TestCase):
         self.assertEqual(texts, ["genuine\n"])
         self.assertEqual(reply["content"]["execution_count"], 1)
 
-    def test_interrupt_stops_a_long_cell_within_two_seconds(self):
-        # The kernel answers kernel_info before its prelude has loaded (about 40 s); a cell
-        # first makes sure the loop below is running code, not waiting for the prelude.
-        self.assertEqual(self.run_cell("1")["content"]["status"], "ok")
-        msg_id = self.kc.execute("loop { std::thread::sleep(std::time::Duration::from_millis(10)); }")
-        time.sleep(3)
+    def interrupt_after(self, code, seconds=3):
+        """Runs `code`, interrupts it after `seconds`; the reply and how long it took."""
+        msg_id = self.kc.execute(code)
+        time.sleep(seconds)
         started = time.monotonic()
         self.km.interrupt_kernel()
         reply = self.reply_to(msg_id)
-        self.assertLess(time.monotonic() - started, 2.0)
+        return reply, time.monotonic() - started
+
+    def test_interrupt_stops_a_long_cell_within_two_seconds(self):
+        # The kernel answers kernel_info before its prelude has loaded; a cell first makes
+        # sure the loop below is running code, not waiting for the prelude.
+        self.assertEqual(self.run_cell("let kept = 41;")["content"]["status"], "ok")
+        reply, took = self.interrupt_after(
+            "loop { std::thread::sleep(std::time::Duration::from_millis(10)); }"
+        )
+        self.assertLess(took, 2.0)
         self.assertEqual(reply["content"]["status"], "error")
-        after = self.run_cell("2 + 2")
+        self.assertEqual(reply["content"]["ename"], "Interrupted")
+        # The loop stopped at a check: the child lives on with the earlier variables.
+        results = []
+        after = self.run_cell(
+            "kept + 1",
+            output_hook=lambda m: m["msg_type"] == "execute_result"
+            and results.append(m["content"]["data"]["text/plain"]),
+        )
         self.assertEqual(after["content"]["status"], "ok")
+        self.assertEqual(results, ["42"])
+
+    def test_interrupt_of_a_cell_that_never_checks_ends_the_child(self):
+        # One long sleep reaches no check: the kernel ends the child after its grace
+        # period, still within two seconds, says the variables are lost, and goes on.
+        self.assertEqual(self.run_cell("let lost = 1;")["content"]["status"], "ok")
+        reply, took = self.interrupt_after("std::thread::sleep(std::time::Duration::from_secs(600));")
+        self.assertLess(took, 2.0)
+        self.assertEqual(reply["content"]["ename"], "EvaluationProcessEnded")
+        self.assertIn("variables were lost", reply["content"]["evalue"])
+        self.assertEqual(self.run_cell("lost")["content"]["status"], "error")
+        self.assertEqual(self.run_cell("2 + 2")["content"]["status"], "ok")
+
+    def test_a_panic_is_an_error_reply_and_keeps_earlier_variables(self):
+        self.assertEqual(self.run_cell("let kept = vec![1, 2];")["content"]["status"], "ok")
+        errors = []
+        reply = self.run_cell(
+            "kept[5]",
+            output_hook=lambda m: m["msg_type"] == "error" and errors.append(m["content"]),
+        )
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertEqual(reply["content"]["ename"], "panic")
+        self.assertIn("index out of bounds: the len is 2 but the index is 5", reply["content"]["evalue"])
+        self.assertEqual([e["ename"] for e in errors], ["panic"])
+        self.assertEqual(self.run_cell("kept.len()")["content"]["status"], "ok")
 
     def test_restart_keeps_the_kernel_usable(self):
         self.run_cell("let kept = 1;")

@@ -1,6 +1,8 @@
 //! Whether a cell's code is complete, still open, or cannot become valid: the answer
 //! to `is_complete_request`, from a small Rust lexer (strings, chars, lifetimes,
-//! nested comments, brackets) rather than a compile.
+//! nested comments, brackets; see `lex`) rather than a compile.
+
+use crate::lex::{Kind, lex};
 
 /// The verdict on a piece of code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,97 +22,12 @@ pub fn completeness(code: &str) -> Completeness {
     if trimmed.is_empty() || trimmed.lines().all(|l| l.trim_start().starts_with(':')) {
         return Completeness::Complete;
     }
-    let chars: Vec<char> = code.chars().collect();
+    let lexed = lex(code);
     let mut stack: Vec<char> = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match c {
-            '/' if next == Some('/') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            '/' if next == Some('*') => {
-                let mut depth = 1;
-                i += 2;
-                while depth > 0 {
-                    match (chars.get(i), chars.get(i + 1)) {
-                        (None, _) => return Completeness::Incomplete(String::new()),
-                        (Some('/'), Some('*')) => {
-                            depth += 1;
-                            i += 2;
-                        }
-                        (Some('*'), Some('/')) => {
-                            depth -= 1;
-                            i += 2;
-                        }
-                        _ => i += 1,
-                    }
-                }
-                continue;
-            }
-            'r' if matches!(next, Some('"' | '#'))
-                && !is_ident(chars.get(i.wrapping_sub(1)).copied()) =>
-            {
-                // Raw string r"…" or r#"…"#: ends at a quote followed by as many #.
-                let mut hashes = 0;
-                let mut j = i + 1;
-                while chars.get(j) == Some(&'#') {
-                    hashes += 1;
-                    j += 1;
-                }
-                if chars.get(j) != Some(&'"') {
-                    i += 1;
-                    continue;
-                }
-                j += 1;
-                loop {
-                    match chars.get(j) {
-                        None => return Completeness::Incomplete(String::new()),
-                        Some('"') if (1..=hashes).all(|k| chars.get(j + k) == Some(&'#')) => {
-                            i = j + 1 + hashes;
-                            break;
-                        }
-                        _ => j += 1,
-                    }
-                }
-                continue;
-            }
-            '"' => {
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Completeness::Incomplete(String::new()),
-                        Some('\\') => i += 2,
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-                continue;
-            }
-            '\'' => {
-                // A char literal ('x', '\n', '\u{1F600}') or a lifetime ('a).
-                if next == Some('\\') {
-                    i += 2;
-                    while i < chars.len() && chars[i] != '\'' {
-                        i += 1;
-                    }
-                    i += 1;
-                    continue;
-                }
-                if chars.get(i + 2) == Some(&'\'') {
-                    i += 3;
-                    continue;
-                }
-            }
-            '(' | '[' | '{' => stack.push(c),
-            ')' | ']' | '}' => {
+    for token in &lexed.tokens {
+        match token.kind {
+            Kind::Open(c) => stack.push(c),
+            Kind::Close(c) => {
                 let open = match c {
                     ')' => '(',
                     ']' => '[',
@@ -122,7 +39,9 @@ pub fn completeness(code: &str) -> Completeness {
             }
             _ => {}
         }
-        i += 1;
+    }
+    if lexed.unterminated {
+        return Completeness::Incomplete(String::new());
     }
     if !stack.is_empty() {
         return Completeness::Incomplete("    ".repeat(stack.len()));
@@ -136,10 +55,6 @@ pub fn completeness(code: &str) -> Completeness {
         }
         _ => Completeness::Complete,
     }
-}
-
-fn is_ident(c: Option<char>) -> bool {
-    c.is_some_and(|c| c.is_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

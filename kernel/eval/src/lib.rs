@@ -12,13 +12,15 @@ mod commands;
 mod completeness;
 pub mod confine;
 mod infer;
+mod interrupt;
+mod lex;
 pub mod prelude;
 pub mod session;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,9 +63,14 @@ pub enum Error {
     /// from outside the offline set); nothing of it ran.
     #[error("{0}")]
     Refused(String),
-    /// The cell was interrupted before it ran (during compilation); state is kept.
-    #[error("interrupted before the cell ran")]
+    /// The cell was interrupted before it ran or stopped at a check; the variables of
+    /// earlier cells are kept.
+    #[error("interrupted")]
     Interrupted,
+    /// The cell's code panicked (the message, and the library's location if the panic
+    /// came from a library); the variables of earlier cells are kept.
+    #[error("panicked: {0}")]
+    Panicked(String),
     /// The child process died (panic, abort, interrupt, out of memory).
     #[error("the evaluation process ended: {0}")]
     ChildEnded(String),
@@ -208,9 +215,10 @@ pub struct Evcxr {
     stdout: Receiver<String>,
     stderr: Receiver<String>,
     sink: Sink,
-    // Whether a cell is being compiled or run, and whether it has been interrupted.
-    running: Arc<AtomicBool>,
-    interrupted: Arc<AtomicBool>,
+    // The cell being evaluated: running, interrupted, instrumented, started, stopped.
+    cell: Arc<interrupt::CellState>,
+    // Whether cells can call the prelude's runtime, and so be instrumented.
+    instrument: bool,
     // Full paths of the prelude library's types by bare name.
     type_paths: std::collections::HashMap<String, String>,
     // Types found for cells, by what they depend on (see `type_key`).
@@ -349,17 +357,19 @@ impl Evcxr {
         context.execute(":offline 1").map_err(Error::Other)?;
 
         let forwarding = Arc::new(Mutex::new(()));
+        let cell = Arc::new(interrupt::CellState::default());
         for (receiver, stream) in [
-            (
-                outputs.stdout.clone(),
-                Output::Stdout as fn(String) -> Output,
-            ),
-            (outputs.stderr.clone(), Output::Stderr),
+            (outputs.stdout.clone(), Stream::Stdout),
+            (outputs.stderr.clone(), Stream::Stderr),
         ] {
-            let (forwarding, sink) = (Arc::clone(&forwarding), Arc::clone(&sink));
+            let (forwarding, sink, cell) = (
+                Arc::clone(&forwarding),
+                Arc::clone(&sink),
+                Arc::clone(&cell),
+            );
             std::thread::Builder::new()
                 .name("eval-output".into())
-                .spawn(move || forward(&receiver, &forwarding, &sink, stream))
+                .spawn(move || forward(&receiver, &forwarding, &sink, &cell, stream))
                 .expect("spawning an output thread");
         }
         Ok(Evcxr {
@@ -368,8 +378,8 @@ impl Evcxr {
             stdout: outputs.stdout,
             stderr: outputs.stderr,
             sink,
-            running: Arc::new(AtomicBool::new(false)),
-            interrupted: Arc::new(AtomicBool::new(false)),
+            cell,
+            instrument: config.prelude.is_some(),
             type_paths: config
                 .prelude
                 .as_ref()
@@ -386,7 +396,7 @@ impl Evcxr {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         while let Ok(line) = self.stdout.try_recv() {
-            (self.sink)(Output::Stdout(line + "\n"));
+            Stream::Stdout.deliver(line, &self.sink, &self.cell);
         }
         // stdout reaches evcxr inside its evaluation loop, so all of it is queued by now;
         // stderr comes through evcxr's own reader thread, which may lag the end of the
@@ -414,18 +424,41 @@ const TYPES_SEEN_MAX: usize = 512;
 /// How long stderr must stay quiet after a cell before its output counts as complete.
 const STDERR_QUIET: Duration = Duration::from_millis(25);
 
+/// Which of the child's output streams a line came from.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// Passes a line to the sink; on stdout, the kernel's marker lines are taken out
+    /// first (see `interrupt`).
+    fn deliver(self, line: String, sink: &Sink, cell: &interrupt::CellState) {
+        match self {
+            Stream::Stdout => {
+                if let Some(text) = cell.observe(&line) {
+                    sink(Output::Stdout(format!("{text}\n")));
+                }
+            }
+            Stream::Stderr => sink(Output::Stderr(line + "\n")),
+        }
+    }
+}
+
 fn forward(
     receiver: &Receiver<String>,
     forwarding: &Mutex<()>,
     sink: &Sink,
-    stream: fn(String) -> Output,
+    cell: &interrupt::CellState,
+    stream: Stream,
 ) {
     loop {
         let guard = forwarding
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match receiver.recv_timeout(Duration::from_millis(5)) {
-            Ok(line) => sink(stream(line + "\n")),
+            Ok(line) => stream.deliver(line, sink, cell),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
@@ -557,9 +590,35 @@ impl Evcxr {
         out
     }
 
+    /// Runs `code` once, instrumented for interrupts when the prelude's runtime is there
+    /// (see `interrupt`). If the instrumented code does not compile because of the
+    /// instrumentation (a loop in a `const fn`, a check where rustc's message shows it),
+    /// the code is compiled as written: nothing of it has run yet.
     fn run_once(
         &mut self,
         code: &str,
+        input: &dyn Fn(&str, bool) -> String,
+    ) -> Result<Outputs, Error> {
+        if self.instrument
+            && let Some(instrumented) = interrupt::instrument(code)
+        {
+            let result = self.run_compiled(&instrumented, true, input);
+            let about_instrumentation = matches!(&result, Err(Error::Compilation(diagnostics))
+            if diagnostics.iter().any(|d| {
+                interrupt::mentions_instrumentation(&d.rendered)
+                    || interrupt::mentions_instrumentation(&d.message)
+            }));
+            if !about_instrumentation {
+                return result;
+            }
+        }
+        self.run_compiled(code, false, input)
+    }
+
+    fn run_compiled(
+        &mut self,
+        code: &str,
+        instrumented: bool,
         input: &dyn Fn(&str, bool) -> String,
     ) -> Result<Outputs, Error> {
         // evcxr does not export its request type; the closure's signature comes from
@@ -567,13 +626,22 @@ impl Evcxr {
         let mut callbacks = evcxr::EvalCallbacks {
             input_reader: &|request| input(&request.prompt, request.is_password),
         };
-        self.interrupted.store(false, Ordering::SeqCst);
-        self.running.store(true, Ordering::SeqCst);
+        self.cell.begin(instrumented);
         let result = self.context.execute_with_callbacks(code, &mut callbacks);
-        self.running.store(false, Ordering::SeqCst);
-        let interrupted = self.interrupted.swap(false, Ordering::SeqCst);
+        self.cell.running.store(false, Ordering::SeqCst);
+        let interrupted = self.cell.interrupted.swap(false, Ordering::SeqCst);
         self.drain();
-        if interrupted && result.is_ok() {
+        if self.cell.stopped.swap(false, Ordering::SeqCst) && result.is_ok() {
+            // A check unwound the cell; evcxr kept the earlier variables.
+            return Err(Error::Interrupted);
+        }
+        if let Some(message) = interrupt::lock(&self.cell.panicked).take()
+            && result.is_ok()
+        {
+            // evcxr caught the panic, kept the earlier variables and reports success.
+            return Err(Error::Panicked(message));
+        }
+        if interrupted && !instrumented && result.is_ok() {
             // The interrupt landed while rustc compiled the cell; evcxr then ran it in a
             // fresh child that was ended in turn.
             return Err(Error::ChildEnded("interrupted".into()));
@@ -643,30 +711,7 @@ impl Evaluator for Evcxr {
     }
 
     fn interrupter(&self) -> Interrupter {
-        let handle = self.context.process_handle();
-        let (running, interrupted) = (Arc::clone(&self.running), Arc::clone(&self.interrupted));
-        Interrupter::new(move || {
-            if !running.load(Ordering::SeqCst) {
-                return false;
-            }
-            if interrupted.swap(true, Ordering::SeqCst) {
-                return true;
-            }
-            // evcxr cannot stop a cell inside its child; ending the child is the only
-            // safe stop. An interrupt during compilation must also stop the child that
-            // evcxr starts to run the compiled cell, so keep ending whichever child holds
-            // the handle until the cell's evaluation returns.
-            let handle = Arc::clone(&handle);
-            let (running, interrupted) = (Arc::clone(&running), Arc::clone(&interrupted));
-            std::thread::spawn(move || {
-                while running.load(Ordering::SeqCst) && interrupted.load(Ordering::SeqCst) {
-                    if let Ok(mut child) = handle.lock() {
-                        let _ = child.kill();
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            });
-            true
-        })
+        let (cell, child) = (Arc::clone(&self.cell), self.context.process_handle());
+        Interrupter::new(move || cell.interrupt(&child))
     }
 }
