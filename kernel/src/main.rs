@@ -89,7 +89,14 @@ fn run() -> Result<()> {
     let toolchain = prelude
         .as_ref()
         .and_then(|p| std::fs::read_to_string(p.template.join(TOOLCHAIN_FILE)).ok());
-    set_build_env(&session.tmp(), toolchain.as_deref().map(str::trim));
+    let analyzer_sources = prelude
+        .as_ref()
+        .and_then(|p| kernel_eval::analyzer::sources(&p.template));
+    set_build_env(
+        &session.tmp(),
+        toolchain.as_deref().map(str::trim),
+        analyzer_sources.as_deref(),
+    );
     // The data view: until governance issues per-project views, the configured lake.
     let view: Vec<PathBuf> = std::env::var_os("WORKBENCH_LAKE")
         .map(PathBuf::from)
@@ -112,10 +119,12 @@ fn run() -> Result<()> {
 const TOOLCHAIN_FILE: &str = "toolchain";
 
 /// Points the build tools' temporary files at `tmp` (the only place the confined build
-/// may write besides the session) and pins the rustup toolchain, so that every session
-/// compiles with the toolchain the template was built with, wherever it runs.
+/// may write besides the session), pins the rustup toolchain, so that every session
+/// compiles with the toolchain the template was built with, wherever it runs, and shows
+/// rust-analyzer the template's trimmed standard library (`kernel_eval::analyzer`)
+/// unless `RUST_SRC_PATH` is set already.
 #[allow(unsafe_code)]
-fn set_build_env(tmp: &Path, toolchain: Option<&str>) {
+fn set_build_env(tmp: &Path, toolchain: Option<&str>, analyzer_sources: Option<&Path>) {
     // SAFETY: called from `main` before the runtime, the kernel thread or any other
     // thread starts, so nothing reads the environment concurrently.
     unsafe {
@@ -135,6 +144,11 @@ fn set_build_env(tmp: &Path, toolchain: Option<&str>) {
         std::env::set_var("TMPDIR", tmp);
         if let Some(toolchain) = toolchain.filter(|t| !t.is_empty()) {
             std::env::set_var("RUSTUP_TOOLCHAIN", toolchain);
+        }
+        if let Some(sources) = analyzer_sources
+            && std::env::var_os("RUST_SRC_PATH").is_none()
+        {
+            std::env::set_var("RUST_SRC_PATH", sources);
         }
     }
 }
@@ -180,7 +194,7 @@ fn prepare(mut args: impl Iterator<Item = String>) -> Result<()> {
         std::fs::write(template.join(TOOLCHAIN_FILE), toolchain)
             .with_context(|| format!("writing {}", template.display()))?;
     }
-    set_build_env(&session.tmp(), toolchain.as_deref());
+    set_build_env(&session.tmp(), toolchain.as_deref(), None);
     let started = std::time::Instant::now();
     let progress = |step: &str| {
         log(&format!(

@@ -8,6 +8,7 @@
 //! The child is our own small binary (`workbench-eval-child`), not the kernel itself,
 //! so that it can confine itself before it runs any user code.
 
+pub mod analyzer;
 mod commands;
 mod completeness;
 pub mod confine;

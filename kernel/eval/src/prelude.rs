@@ -395,6 +395,15 @@ pub fn prepare(
         std::fs::write(&staged, index)
             .and_then(|()| std::fs::rename(&staged, prelude.template.join(TYPES_FILE)))
             .map_err(|e| failed(format!("recording the library's types: {e}")))?;
+        match crate::analyzer::toolchain_library() {
+            Some(library) => {
+                progress("writing the standard library's source for rust-analyzer");
+                crate::analyzer::write(&prelude.template, &library).map_err(|e| {
+                    failed(format!("writing rust-analyzer's standard library: {e}"))
+                })?;
+            }
+            None => progress("no rust-src in the toolchain: rust-analyzer will not know std"),
+        }
         // Written whole and renamed: a session never reads half a path.
         let staged = prelude.template.join(format!(".{DYLIB_FILE}.partial"));
         std::fs::write(&staged, dylib.to_string_lossy().as_bytes())
