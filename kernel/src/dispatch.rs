@@ -592,6 +592,20 @@ pub(crate) fn error_content(error: &EvalError) -> ErrorContent {
             evalue: message.clone(),
             traceback: vec![format!("the cell panicked: {message}")],
         },
+        EvalError::Returned(lines) => {
+            // The error itself is on the cell's stderr already; its last line names it.
+            let evalue = lines
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .cloned()
+                .unwrap_or_else(|| "the cell returned an error".into());
+            ErrorContent {
+                ename: "Error".into(),
+                traceback: vec![evalue.clone()],
+                evalue,
+            }
+        }
         EvalError::ChildEnded(why) => ErrorContent {
             ename: "EvaluationProcessEnded".into(),
             evalue: format!("the evaluation process ended ({why}); variables were lost"),

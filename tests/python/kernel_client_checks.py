@@ -124,6 +124,29 @@ class KernelClientChecks(unittest.TestCase):
         self.assertEqual([e["ename"] for e in errors], ["panic"])
         self.assertEqual(self.run_cell("kept.len()")["content"]["status"], "ok")
 
+    def test_an_error_returned_by_question_mark_is_an_error_reply(self):
+        self.assertEqual(self.run_cell("let kept = vec![5];")["content"]["status"], "ok")
+        streams = []
+        reply = self.run_cell(
+            'let t = table("no_such_table")?;',
+            output_hook=lambda m: m["msg_type"] == "stream" and streams.append(m["content"]),
+        )
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertEqual(reply["content"]["ename"], "Error")
+        self.assertIn('unknown table "no_such_table"', reply["content"]["evalue"])
+        self.assertTrue(any("no_such_table" in s["text"] and s["name"] == "stderr" for s in streams))
+        # The last expression's `?` too, and a shown variable is not moved by the epilogue.
+        self.assertEqual(self.run_cell('"x".parse::<i32>()?')["content"]["status"], "error")
+        results = []
+        for _ in range(2):
+            reply = self.run_cell(
+                "kept",
+                output_hook=lambda m: m["msg_type"] == "execute_result"
+                and results.append(m["content"]["data"]["text/plain"]),
+            )
+            self.assertEqual(reply["content"]["status"], "ok")
+        self.assertEqual(results, ["[5]", "[5]"])
+
     def test_restart_keeps_the_kernel_usable(self):
         self.run_cell("let kept = 1;")
         self.km.restart_kernel(now=False)

@@ -19,7 +19,7 @@ const DIR: &str = "rust-src";
 /// What `core_arch` becomes: `core::arch` exists and is empty.
 const CORE_ARCH_STUB: &str = "pub mod arch {}\n";
 
-/// The library directory for `RUST_SRC_PATH` in `template`, if [`write`] made it and
+/// The library directory for `RUST_SRC_PATH` in `template`, if [`write()`] made it and
 /// the toolchain it links to is still installed.
 pub fn sources(template: &Path) -> Option<PathBuf> {
     let library = template.join(DIR).join("library");

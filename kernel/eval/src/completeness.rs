@@ -25,7 +25,7 @@ pub fn completeness(code: &str) -> Completeness {
     let lexed = lex(code);
     let mut stack: Vec<char> = Vec::new();
     for token in &lexed.tokens {
-        match token.kind {
+        match *token {
             Kind::Open(c) => stack.push(c),
             Kind::Close(c) => {
                 let open = match c {

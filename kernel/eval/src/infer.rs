@@ -7,29 +7,20 @@
 //! writes it into the cell before evcxr compiles and runs it. These are the text
 //! operations of that: finding untyped bindings, annotating them, reading the type.
 
-/// `code` with `: ty` after the last `let [mut] name =` binding (at a statement start:
-/// the beginning of the code, or after whitespace, `;` or `{`), or `None` when there is
-/// no simple binding of that name (patterns, tuples).
+use ra_ap_syntax::AstNode;
+
+use crate::syntax;
+
+/// `code` with `: ty` after the name of the last top-level `let [mut] name = …;` without
+/// a type, or `None` when there is none (patterns, tuples, a typed binding, a binding
+/// inside a block or function, code that does not parse).
 pub(crate) fn annotate(code: &str, name: &str, ty: &str) -> Option<String> {
-    let mut found = None;
-    for (start, _) in code.match_indices("let ") {
-        let before = code[..start].chars().next_back();
-        if before.is_some_and(|c| !(c.is_whitespace() || c == ';' || c == '{')) {
-            continue;
-        }
-        let mut rest = code[start + 4..].trim_start();
-        if let Some(after_mut) = rest.strip_prefix("mut ") {
-            rest = after_mut.trim_start();
-        }
-        let Some(after) = rest.strip_prefix(name) else {
-            continue;
-        };
-        let next = after.trim_start();
-        if next.starts_with('=') && !next.starts_with("==") {
-            found = Some(code.len() - after.len());
-        }
-    }
-    let at = found?;
+    let body = syntax::body(code)?;
+    let (_, pat) = syntax::untyped_lets(&body)
+        .into_iter()
+        .filter(|(found, _)| found == name)
+        .last()?;
+    let at = syntax::position(pat.syntax().text_range().end())?;
     Some(format!("{}: {ty}{}", &code[..at], &code[at..]))
 }
 
@@ -40,30 +31,15 @@ pub(crate) fn annotate_all(code: &str, types: &[(String, String)]) -> String {
     })
 }
 
-/// Names bound by top-level-looking `let [mut] NAME =` statements without a type, in
-/// order of appearance.
+/// Names bound by the cell's top-level `let [mut] NAME = …;` statements without a type,
+/// in order of first appearance.
 pub(crate) fn untyped_bindings(code: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    for (start, _) in code.match_indices("let ") {
-        let before = code[..start].chars().next_back();
-        if before.is_some_and(|c| !(c.is_whitespace() || c == ';' || c == '{')) {
-            continue;
-        }
-        let mut rest = code[start + 4..].trim_start();
-        if let Some(after_mut) = rest.strip_prefix("mut ") {
-            rest = after_mut.trim_start();
-        }
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        let next = rest[name.len()..].trim_start();
-        if !name.is_empty()
-            && name != "_"
-            && next.starts_with('=')
-            && !next.starts_with("==")
-            && !names.contains(&name)
-        {
+    let Some(body) = syntax::body(code) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    for (name, _) in syntax::untyped_lets(&body) {
+        if !names.contains(&name) {
             names.push(name);
         }
     }
@@ -155,6 +131,12 @@ mod tests {
             Some("let v: Vec<i32> = vec![1]; let w: () = v.clone();")
         );
         assert_eq!(annotate("outlet x = 1;", "x", "()"), None);
+        // A binding inside a function or block is not the cell's: rustc's type for it
+        // would change the function (an `i32` where `u8` was inferred).
+        assert_eq!(
+            annotate("fn g() -> u8 { let mut i = 0; i }\ng()", "i", "i32"),
+            None
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A small Rust lexer: words, brackets and punctuation outside strings, chars and
-//! comments, with their byte offsets. Enough for `is_complete` and for placing interrupt
-//! checks, neither of which may pay for a compile.
+//! comments. Enough for `is_complete`, which must not pay for a compile and must cope
+//! with code that is not finished (rust-analyzer's parser, used by `instrument`, wants
+//! whole code).
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,41 +20,19 @@ pub(crate) enum Kind {
     Lifetime,
 }
 
-/// One token: its kind and its byte range in the code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Token {
-    pub(crate) kind: Kind,
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-}
-
-impl Token {
-    /// The token's text in `code` (the code it was lexed from).
-    pub(crate) fn text<'c>(&self, code: &'c str) -> &'c str {
-        &code[self.start..self.end]
-    }
-}
-
 /// The tokens of some code, and whether it ends inside a string or comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Lexed {
-    pub(crate) tokens: Vec<Token>,
+    pub(crate) tokens: Vec<Kind>,
     pub(crate) unterminated: bool,
 }
 
 /// Lexes `code`; never fails (unknown characters are punctuation).
 pub(crate) fn lex(code: &str) -> Lexed {
-    let chars: Vec<(usize, char)> = code.char_indices().collect();
-    let at = |i: usize| chars.get(i).map(|&(_, c)| c);
-    let offset = |i: usize| chars.get(i).map_or(code.len(), |&(o, _)| o);
+    let chars: Vec<char> = code.chars().collect();
+    let at = |i: usize| chars.get(i).copied();
     let mut tokens = Vec::new();
-    let mut push = |kind, from: usize, to: usize| {
-        tokens.push(Token {
-            kind,
-            start: offset(from),
-            end: offset(to),
-        });
-    };
+    let mut push = |kind| tokens.push(kind);
     let mut i = 0;
     while let Some(c) = at(i) {
         let next = at(i + 1);
@@ -95,7 +74,7 @@ pub(crate) fn lex(code: &str) -> Lexed {
                     match at(j) {
                         None => return unterminated(tokens),
                         Some('"') if (1..=hashes).all(|k| at(j + k) == Some('#')) => {
-                            push(Kind::Literal, i, j + 1 + hashes);
+                            push(Kind::Literal);
                             i = j + 1 + hashes;
                             break;
                         }
@@ -113,7 +92,7 @@ pub(crate) fn lex(code: &str) -> Lexed {
                         _ => j += 1,
                     }
                 }
-                push(Kind::Literal, i, j + 1);
+                push(Kind::Literal);
                 i = j + 1;
             }
             '\'' if next == Some('\\') => {
@@ -122,11 +101,11 @@ pub(crate) fn lex(code: &str) -> Lexed {
                 while at(j).is_some_and(|c| c != '\'') {
                     j += 1;
                 }
-                push(Kind::Literal, i, j + 1);
+                push(Kind::Literal);
                 i = j + 1;
             }
             '\'' if at(i + 2) == Some('\'') => {
-                push(Kind::Literal, i, i + 3);
+                push(Kind::Literal);
                 i += 3;
             }
             '\'' => {
@@ -134,15 +113,15 @@ pub(crate) fn lex(code: &str) -> Lexed {
                 while at(j).is_some_and(is_word_char) {
                     j += 1;
                 }
-                push(Kind::Lifetime, i, j);
+                push(Kind::Lifetime);
                 i = j.max(i + 1);
             }
             '(' | '[' | '{' => {
-                push(Kind::Open(c), i, i + 1);
+                push(Kind::Open(c));
                 i += 1;
             }
             ')' | ']' | '}' => {
-                push(Kind::Close(c), i, i + 1);
+                push(Kind::Close(c));
                 i += 1;
             }
             _ if is_word_char(c) => {
@@ -150,11 +129,11 @@ pub(crate) fn lex(code: &str) -> Lexed {
                 while at(j).is_some_and(is_word_char) {
                     j += 1;
                 }
-                push(Kind::Word, i, j);
+                push(Kind::Word);
                 i = j;
             }
             _ => {
-                push(Kind::Punct(c), i, i + 1);
+                push(Kind::Punct(c));
                 i += 1;
             }
         }
@@ -165,7 +144,7 @@ pub(crate) fn lex(code: &str) -> Lexed {
     }
 }
 
-fn unterminated(tokens: Vec<Token>) -> Lexed {
+fn unterminated(tokens: Vec<Kind>) -> Lexed {
     Lexed {
         tokens,
         unterminated: true,
@@ -174,16 +153,16 @@ fn unterminated(tokens: Vec<Token>) -> Lexed {
 
 /// Whether the `r` at `i` starts a raw string (`r"`, `r#"`) rather than ending a word
 /// (`for"`, `r#ident`).
-fn raw_string_at(chars: &[(usize, char)], i: usize) -> bool {
-    let before = i.checked_sub(1).and_then(|b| chars.get(b)).map(|&(_, c)| c);
+fn raw_string_at(chars: &[char], i: usize) -> bool {
+    let before = i.checked_sub(1).and_then(|b| chars.get(b)).copied();
     if before.is_some_and(is_word_char) {
         return false;
     }
     let mut j = i + 1;
-    while chars.get(j).map(|&(_, c)| c) == Some('#') {
+    while chars.get(j) == Some(&'#') {
         j += 1;
     }
-    chars.get(j).map(|&(_, c)| c) == Some('"')
+    chars.get(j) == Some(&'"')
 }
 
 fn is_word_char(c: char) -> bool {
@@ -194,27 +173,19 @@ fn is_word_char(c: char) -> bool {
 mod tests {
     use super::*;
 
-    fn kinds(code: &str) -> Vec<(Kind, &str)> {
-        lex(code)
-            .tokens
-            .iter()
-            .map(|t| (t.kind, t.text(code)))
-            .collect()
-    }
-
     #[test]
-    fn words_brackets_and_punctuation_with_offsets() {
+    fn words_brackets_and_punctuation() {
         assert_eq!(
-            kinds("let x = f(1);"),
+            lex("let x = f(1);").tokens,
             vec![
-                (Kind::Word, "let"),
-                (Kind::Word, "x"),
-                (Kind::Punct('='), "="),
-                (Kind::Word, "f"),
-                (Kind::Open('('), "("),
-                (Kind::Word, "1"),
-                (Kind::Close(')'), ")"),
-                (Kind::Punct(';'), ";"),
+                Kind::Word,
+                Kind::Word,
+                Kind::Punct('='),
+                Kind::Word,
+                Kind::Open('('),
+                Kind::Word,
+                Kind::Close(')'),
+                Kind::Punct(';'),
             ]
         );
     }
@@ -222,19 +193,17 @@ mod tests {
     #[test]
     fn literals_comments_and_lifetimes_hide_their_contents() {
         let code = "'a: loop { \"{\" ; r#\"}\"# ; '{' ; '\\'' ; /* { /* } */ */ // }\n 'é' }";
-        let found = kinds(code);
-        assert_eq!(found[0], (Kind::Lifetime, "'a"));
-        let brackets: Vec<_> = found
+        let found = lex(code);
+        assert_eq!(found.tokens[0], Kind::Lifetime);
+        let brackets = found
+            .tokens
             .iter()
-            .filter(|(k, _)| matches!(k, Kind::Open(_) | Kind::Close(_)))
-            .collect();
-        assert_eq!(brackets.len(), 2, "{found:?}");
-        assert_eq!(
-            found.iter().filter(|(k, _)| *k == Kind::Literal).count(),
-            5,
-            "{found:?}"
-        );
-        assert!(!lex(code).unterminated);
+            .filter(|k| matches!(k, Kind::Open(_) | Kind::Close(_)))
+            .count();
+        assert_eq!(brackets, 2, "{found:?}");
+        let literals = found.tokens.iter().filter(|k| **k == Kind::Literal).count();
+        assert_eq!(literals, 5, "{found:?}");
+        assert!(!found.unterminated);
     }
 
     #[test]
@@ -242,13 +211,5 @@ mod tests {
         for code in ["\"open", "r#\"raw", "/* open /* */", "x = \"a\\\""] {
             assert!(lex(code).unterminated, "{code:?}");
         }
-    }
-
-    #[test]
-    fn multibyte_text_keeps_byte_offsets() {
-        let code = "let é = \"ü\"; {";
-        let open = lex(code).tokens.last().copied().expect("tokens");
-        assert_eq!(open.text(code), "{");
-        assert_eq!(open.end, code.len());
     }
 }

@@ -13,10 +13,12 @@ mod commands;
 mod completeness;
 pub mod confine;
 mod infer;
-mod interrupt;
+mod instrument;
 mod lex;
 pub mod prelude;
+mod runtime;
 pub mod session;
+mod syntax;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +74,10 @@ pub enum Error {
     /// came from a library); the variables of earlier cells are kept.
     #[error("panicked: {0}")]
     Panicked(String),
+    /// The cell's code returned early with an error through `?`; the lines it wrote to
+    /// stderr, which end with that error. The variables of earlier cells are kept.
+    #[error("{}", .0.join("\n"))]
+    Returned(Vec<String>),
     /// The child process died (panic, abort, interrupt, out of memory).
     #[error("the evaluation process ended: {0}")]
     ChildEnded(String),
@@ -217,7 +223,7 @@ pub struct Evcxr {
     stderr: Receiver<String>,
     sink: Sink,
     // The cell being evaluated: running, interrupted, instrumented, started, stopped.
-    cell: Arc<interrupt::CellState>,
+    cell: Arc<runtime::CellState>,
     // Whether cells can call the prelude's runtime, and so be instrumented.
     instrument: bool,
     // Full paths of the prelude library's types by bare name.
@@ -358,7 +364,7 @@ impl Evcxr {
         context.execute(":offline 1").map_err(Error::Other)?;
 
         let forwarding = Arc::new(Mutex::new(()));
-        let cell = Arc::new(interrupt::CellState::default());
+        let cell = Arc::new(runtime::CellState::default());
         for (receiver, stream) in [
             (outputs.stdout.clone(), Stream::Stdout),
             (outputs.stderr.clone(), Stream::Stderr),
@@ -435,14 +441,19 @@ enum Stream {
 impl Stream {
     /// Passes a line to the sink; on stdout, the kernel's marker lines are taken out
     /// first (see `interrupt`).
-    fn deliver(self, line: String, sink: &Sink, cell: &interrupt::CellState) {
+    fn deliver(self, line: String, sink: &Sink, cell: &runtime::CellState) {
         match self {
             Stream::Stdout => {
                 if let Some(text) = cell.observe(&line) {
                     sink(Output::Stdout(format!("{text}\n")));
                 }
             }
-            Stream::Stderr => sink(Output::Stderr(line + "\n")),
+            Stream::Stderr => {
+                // Kept until the next cell begins: the error of a `?` may come after
+                // evcxr has returned, and `drain` waits for it.
+                cell.stderr_line(&line);
+                sink(Output::Stderr(line + "\n"));
+            }
         }
     }
 }
@@ -451,7 +462,7 @@ fn forward(
     receiver: &Receiver<String>,
     forwarding: &Mutex<()>,
     sink: &Sink,
-    cell: &interrupt::CellState,
+    cell: &runtime::CellState,
     stream: Stream,
 ) {
     loop {
@@ -601,13 +612,13 @@ impl Evcxr {
         input: &dyn Fn(&str, bool) -> String,
     ) -> Result<Outputs, Error> {
         if self.instrument
-            && let Some(instrumented) = interrupt::instrument(code)
+            && let Some(instrumented) = instrument::instrument(code)
         {
             let result = self.run_compiled(&instrumented, true, input);
             let about_instrumentation = matches!(&result, Err(Error::Compilation(diagnostics))
             if diagnostics.iter().any(|d| {
-                interrupt::mentions_instrumentation(&d.rendered)
-                    || interrupt::mentions_instrumentation(&d.message)
+                instrument::mentions_instrumentation(&d.rendered)
+                    || instrument::mentions_instrumentation(&d.message)
             }));
             if !about_instrumentation {
                 return result;
@@ -636,11 +647,21 @@ impl Evcxr {
             // A check unwound the cell; evcxr kept the earlier variables.
             return Err(Error::Interrupted);
         }
-        if let Some(message) = interrupt::lock(&self.cell.panicked).take()
+        if let Some(message) = runtime::lock(&self.cell.panicked).take()
             && result.is_ok()
         {
             // evcxr caught the panic, kept the earlier variables and reports success.
             return Err(Error::Panicked(message));
+        }
+        if instrumented
+            && result.is_ok()
+            && self.cell.started.load(Ordering::SeqCst)
+            && !self.cell.finished.load(Ordering::SeqCst)
+        {
+            // Started and neither finished, stopped nor panicked: a `?` returned early,
+            // and evcxr printed the error on stderr.
+            let lines = runtime::lock(&self.cell.stderr).drain(..).collect();
+            return Err(Error::Returned(lines));
         }
         if interrupted && !instrumented && result.is_ok() {
             // The interrupt landed while rustc compiled the cell; evcxr then ran it in a

@@ -22,6 +22,8 @@ pub mod __kernel {
     const STARTED: &str = "WORKBENCH_CELL_STARTED";
     /// Printed when a check stops a cell.
     const STOPPED: &str = "WORKBENCH_CELL_INTERRUPTED";
+    /// Printed when the cell's code ran to its end.
+    const FINISHED: &str = "WORKBENCH_CELL_FINISHED";
     /// Printed, followed by a space and the escaped message, when the cell panics.
     const PANICKED: &str = "WORKBENCH_CELL_PANICKED";
 
@@ -99,6 +101,14 @@ pub mod __kernel {
     fn stop() {
         announce(STOPPED);
         std::panic::resume_unwind(Box::new(Interrupted));
+    }
+
+    /// Wraps the cell's last expression (by reference, so that a variable shown at the
+    /// end of a cell is not moved), or runs after its last statement: the cell's code ran
+    /// to its end, so it did not return early through `?`.
+    pub fn finished<T: ?Sized>(value: &T) -> &T {
+        announce(FINISHED);
+        value
     }
 
     /// Whether an interrupt was requested for the running cell: for long library work

@@ -457,3 +457,24 @@ fn glob_patterns() {
     assert!(glob("1*", "1 + 1") && glob("*x*", "let x") && glob("a?c", "abc") && glob("*", ""));
     assert!(!glob("1*", "21") && !glob("a?c", "ac"));
 }
+
+#[test]
+fn runtime_errors_name_what_happened_and_what_is_kept() {
+    let panic = error_content(&EvalError::Panicked("index out of bounds".into()));
+    assert_eq!(
+        (panic.ename.as_str(), panic.evalue.as_str()),
+        ("panic", "index out of bounds")
+    );
+    let returned = error_content(&EvalError::Returned(vec![
+        "debug line".into(),
+        "unknown table \"x\"".into(),
+        String::new(),
+    ]));
+    assert_eq!(returned.ename, "Error");
+    assert_eq!(returned.evalue, "unknown table \"x\"");
+    assert_eq!(returned.traceback, vec!["unknown table \"x\"".to_owned()]);
+    let interrupted = error_content(&EvalError::Interrupted);
+    assert!(interrupted.evalue.contains("earlier cells are kept"));
+    let ended = error_content(&EvalError::ChildEnded("signal 9".into()));
+    assert!(ended.evalue.contains("variables were lost"));
+}

@@ -384,3 +384,17 @@ fn build_scripts_run_confined() {
         outside.display()
     );
 }
+
+#[test]
+fn bindings_inside_functions_keep_their_own_types() {
+    // Only the cell's top-level `let`s get rustc's types written in; the `i` of `g` is
+    // inferred as `u8` from the return type and must stay so.
+    let (mut eval, _) = start();
+    let outputs = eval
+        .evaluate(
+            "fn g() -> u8 { let mut i = 0; while i < 3 { i += 1; } i }\nlet r = g();\nr",
+            &no_input,
+        )
+        .expect("compiles and runs");
+    assert_eq!(text(&outputs), Some("3"));
+}

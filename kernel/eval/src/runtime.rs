@@ -1,0 +1,199 @@
+//! The kernel's half of the cell runtime: what an instrumented cell reports while it
+//! runs, and interrupting it without losing the session's variables.
+//!
+//! An instrumented cell (see `instrument`) calls the prelude crate's `__kernel` module,
+//! which prints marker lines on stdout: the cell started, finished, was stopped at a
+//! check, or panicked. The output threads take them out of the user's output and record
+//! them here. An interrupt is SIGINT, sent to the child once the cell has announced its
+//! start (never during compilation, when the child is idle); the prelude's handler only
+//! sets a flag that the next check turns into an unwind, which evcxr catches as it
+//! catches panics, keeping the variables of earlier cells. Code that reaches no check for
+//! [`GRACE`] (a long `sleep`, one long library call) is stopped the old way: the child is
+//! ended and the variables are lost.
+
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Printed by the prologue once the cell's code runs.
+pub(crate) const STARTED: &str = "WORKBENCH_CELL_STARTED";
+/// Printed by a check that stops the cell.
+pub(crate) const STOPPED: &str = "WORKBENCH_CELL_INTERRUPTED";
+/// Printed, with a space and the escaped message, by the prelude's panic hook when the
+/// cell's own thread panics.
+pub(crate) const PANICKED: &str = "WORKBENCH_CELL_PANICKED";
+/// Printed when the cell's code ran to its end (its last expression was evaluated); a
+/// cell that started and did not finish, panic or stop returned early through `?`.
+pub(crate) const FINISHED: &str = "WORKBENCH_CELL_FINISHED";
+
+/// How many lines of a cell's stderr are kept for its error message.
+const STDERR_KEPT: usize = 50;
+
+/// How long running code has to reach a check before the child is ended.
+pub(crate) const GRACE: Duration = Duration::from_millis(1000);
+
+/// What the kernel knows about the cell being evaluated, shared by the evaluation, the
+/// output threads (which read the markers) and interrupters.
+#[derive(Debug, Default)]
+pub(crate) struct CellState {
+    /// A cell is being compiled or run.
+    pub(crate) running: AtomicBool,
+    /// An interrupt was asked for during this cell.
+    pub(crate) interrupted: AtomicBool,
+    /// The cell was instrumented, so SIGINT reaches a check.
+    pub(crate) instrumented: AtomicBool,
+    /// The instrumented cell's code has started running.
+    pub(crate) started: AtomicBool,
+    /// The instrumented cell's code ran to its end.
+    pub(crate) finished: AtomicBool,
+    /// A check stopped the cell.
+    pub(crate) stopped: AtomicBool,
+    /// The cell's thread panicked with this message.
+    pub(crate) panicked: Mutex<Option<String>>,
+    /// The last lines the cell wrote to stderr (where evcxr prints the error that `?`
+    /// returned).
+    pub(crate) stderr: Mutex<std::collections::VecDeque<String>>,
+}
+
+impl CellState {
+    /// Resets the state for a cell about to be evaluated.
+    pub(crate) fn begin(&self, instrumented: bool) {
+        self.interrupted.store(false, Ordering::SeqCst);
+        self.started.store(false, Ordering::SeqCst);
+        self.stopped.store(false, Ordering::SeqCst);
+        self.finished.store(false, Ordering::SeqCst);
+        *lock(&self.panicked) = None;
+        lock(&self.stderr).clear();
+        self.instrumented.store(instrumented, Ordering::SeqCst);
+        self.running.store(true, Ordering::SeqCst);
+    }
+
+    /// Records a marker at the end of a line from the child's stdout; returns the
+    /// user's text on the line, if any (a marker follows whatever the cell printed
+    /// without a newline before it).
+    pub(crate) fn observe<'l>(&self, line: &'l str) -> Option<&'l str> {
+        if let Some(at) = line.find(PANICKED) {
+            let message = line[at + PANICKED.len()..].trim_start_matches(' ');
+            *lock(&self.panicked) = Some(unescape(message));
+            return (at > 0).then(|| &line[..at]);
+        }
+        for (marker, flag) in [
+            (STARTED, &self.started),
+            (STOPPED, &self.stopped),
+            (FINISHED, &self.finished),
+        ] {
+            if let Some(before) = line.strip_suffix(marker) {
+                flag.store(true, Ordering::SeqCst);
+                return (!before.is_empty()).then_some(before);
+            }
+        }
+        Some(line)
+    }
+
+    /// Keeps a stderr line of the cell.
+    pub(crate) fn stderr_line(&self, line: &str) {
+        let mut kept = lock(&self.stderr);
+        if kept.len() == STDERR_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back(line.to_owned());
+    }
+
+    /// Asks the running cell to stop; whether a cell was running. Returns at once: a
+    /// thread sends the request when the cell runs and ends the child if the cell does
+    /// not stop within [`GRACE`].
+    pub(crate) fn interrupt(self: &Arc<Self>, child: &Arc<Mutex<Child>>) -> bool {
+        if !self.running.load(Ordering::SeqCst) {
+            return false;
+        }
+        if self.interrupted.swap(true, Ordering::SeqCst) {
+            return true;
+        }
+        let (state, child) = (Arc::clone(self), Arc::clone(child));
+        std::thread::spawn(move || state.stop(&child));
+        true
+    }
+
+    fn stop(&self, child: &Mutex<Child>) {
+        let mut asked: Option<Instant> = None;
+        while self.running.load(Ordering::SeqCst) && self.interrupted.load(Ordering::SeqCst) {
+            let cooperative = self.instrumented.load(Ordering::SeqCst);
+            if cooperative && !self.started.load(Ordering::SeqCst) {
+                // Still compiling: the request goes to the cell once it runs.
+            } else if cooperative && asked.is_none() {
+                if let Ok(child) = child.lock() {
+                    let _ = rustix::process::kill_process(
+                        rustix::process::Pid::from_child(&child),
+                        rustix::process::Signal::INT,
+                    );
+                }
+                asked = Some(Instant::now());
+            } else if !cooperative || asked.is_some_and(|at| at.elapsed() >= GRACE) {
+                // Ending the child is the only stop left. An interrupt during the
+                // compilation of an uninstrumented cell must also stop the child that
+                // evcxr starts to run it, so keep ending whichever child holds the
+                // handle until the evaluation returns.
+                if let Ok(mut child) = child.lock() {
+                    let _ = child.kill();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The panic message as the prelude's hook escaped it (`\\` and `\n`).
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_consumed_and_recorded() {
+        let state = CellState::default();
+        state.begin(true);
+        assert_eq!(state.observe("hello"), Some("hello"));
+        assert_eq!(state.observe(STARTED), None);
+        assert!(state.started.load(Ordering::SeqCst));
+        assert_eq!(state.observe(&format!("partial{STOPPED}")), Some("partial"));
+        assert_eq!(state.observe(FINISHED), None);
+        assert!(state.finished.load(Ordering::SeqCst));
+        assert!(state.stopped.load(Ordering::SeqCst));
+        let line = format!("{PANICKED} index out of range\\nsecond line \\\\ end");
+        assert_eq!(state.observe(&line), None);
+        assert_eq!(
+            lock(&state.panicked).as_deref(),
+            Some("index out of range\nsecond line \\ end")
+        );
+        state.stderr_line("an error");
+        state.begin(false);
+        assert!(lock(&state.panicked).is_none());
+        assert!(lock(&state.stderr).is_empty());
+        assert!(!state.finished.load(Ordering::SeqCst));
+        assert!(!state.started.load(Ordering::SeqCst));
+        assert!(!state.stopped.load(Ordering::SeqCst));
+    }
+}
