@@ -2,6 +2,7 @@
 signatures, interrupt, restart, stdin, completion, inspection, and no leaks."""
 
 import os
+import tempfile
 import time
 import unittest
 from queue import Empty
@@ -39,11 +40,16 @@ def rss_kib(pid):
 
 class KernelClientChecks(unittest.TestCase):
     def setUp(self):
-        self.km, self.kc = start_new_kernel(kernel_name="workbench", startup_timeout=TIMEOUT)
+        # The kernel's workspace (where cells may write) is the directory it starts in.
+        self.workspace = tempfile.TemporaryDirectory()
+        self.km, self.kc = start_new_kernel(
+            kernel_name="workbench", startup_timeout=TIMEOUT, cwd=self.workspace.name
+        )
 
     def tearDown(self):
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
+        self.workspace.cleanup()
 
     def run_cell(self, code, timeout=TIMEOUT, **kwargs):
         return self.kc.execute_interactive(code, timeout=timeout, **kwargs)
@@ -110,6 +116,40 @@ class KernelClientChecks(unittest.TestCase):
         self.assertIn("variables were lost", reply["content"]["evalue"])
         self.assertEqual(self.run_cell("lost")["content"]["status"], "error")
         self.assertEqual(self.run_cell("2 + 2")["content"]["status"], "ok")
+
+    def test_interrupt_stops_library_work_and_keeps_earlier_variables(self):
+        # FASTQ QC of an endless stream (a FIFO fed by a thread with no loop of its own, so
+        # only the library's check can stop the cell): the QC loop returns its
+        # `Interrupted` error, the kernel reports the interrupt, the session lives on.
+        self.assertEqual(self.run_cell("let kept = 41;")["content"]["status"], "ok")
+        setup = (
+            "struct Endless(usize);\n"
+            "impl std::io::Read for Endless {\n"
+            "    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {\n"
+            '        let rec = b"@r\\nACGT\\n+\\nIIII\\n";\n'
+            "        let start = self.0;\n"
+            "        buf.iter_mut().enumerate().for_each(|(i, b)| *b = rec[(start + i) % rec.len()]);\n"
+            "        self.0 += buf.len();\n"
+            "        Ok(buf.len())\n"
+            "    }\n"
+            "}\n"
+            'assert!(std::process::Command::new("mkfifo").arg("endless.fastq").status()?.success());'
+        )
+        self.assertEqual(self.run_cell(setup)["content"]["status"], "ok")
+        reply, took = self.interrupt_after(
+            'std::thread::spawn(|| std::io::copy(&mut Endless(0), &mut std::fs::OpenOptions::new()'
+            '.write(true).open("endless.fastq").expect("fifo")));\n'
+            'workbench::qc::fastq::measure(std::path::Path::new("endless.fastq"))?.reads'
+        )
+        self.assertLess(took, 2.0)
+        self.assertEqual(reply["content"]["ename"], "Interrupted")
+        results = []
+        self.run_cell(
+            "kept + 1",
+            output_hook=lambda m: m["msg_type"] == "execute_result"
+            and results.append(m["content"]["data"]["text/plain"]),
+        )
+        self.assertEqual(results, ["42"])
 
     def test_a_panic_is_an_error_reply_and_keeps_earlier_variables(self):
         self.assertEqual(self.run_cell("let kept = vec![1, 2];")["content"]["status"], "ok")

@@ -4,7 +4,8 @@
 //! the same operations for scripts. Modules are named by domain noun:
 //! [`lake`] (tables and their validation), [`cohort`] (case selection), [`vocab`] (controlled vocabularies),
 //! [`synth`] (the synthetic programme), [`import`] (real formats into the lake),
-//! [`display`] (rich notebook output), [`session`] (the data a notebook sees) and
+//! [`display`] (rich notebook output), [`session`] (the data a notebook sees),
+//! [`interrupt`] (stopping long work when a notebook cell is interrupted) and
 //! [`survival`] (Kaplan–Meier, log-rank), [`analysis`] (frequencies, co-occurrence, TMB,
 //! group comparisons), [`clinical`] (wide and long joins), [`figures`] (plots) and [`qc`]
 //! (FASTQ metrics, contract verdicts).
@@ -17,6 +18,7 @@ pub mod display;
 pub mod figures;
 mod hash;
 pub mod import;
+pub mod interrupt;
 pub mod lake;
 pub mod prelude;
 pub mod qc;

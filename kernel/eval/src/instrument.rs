@@ -37,7 +37,6 @@ pub(crate) fn instrument(code: &str) -> Option<String> {
         return None;
     }
     let body = parse_body(code)?;
-    let at = position;
     // Insertions in order of position; at one position, in the order pushed.
     let mut inserts: Vec<(usize, &str)> = vec![(0, PROLOGUE)];
     for node in body.syntax().descendants() {
@@ -45,32 +44,32 @@ pub(crate) fn instrument(code: &str) -> Option<String> {
             && !in_const_context(&node)
             && let Some(curly) = block.stmt_list().and_then(|s| s.l_curly_token())
         {
-            inserts.extend(at(curly.text_range().end()).map(|p| (p, CHECK)));
+            inserts.extend(position(curly.text_range().end()).map(|p| (p, CHECK)));
         }
     }
     match body.tail_expr() {
         Some(tail) => {
             let range = tail.syntax().text_range();
-            inserts.push((at(range.start())?, FINISH_OPEN));
-            inserts.push((at(range.end())?, FINISH_CLOSE));
+            inserts.push((position(range.start())?, FINISH_OPEN));
+            inserts.push((position(range.end())?, FINISH_CLOSE));
         }
         None => {
             let end = body
                 .statements()
                 .last()
-                .and_then(|s| at(s.syntax().text_range().end()))
+                .and_then(|s| position(s.syntax().text_range().end()))
                 .unwrap_or(0);
             inserts.push((end, FINISH_STATEMENT));
         }
     }
-    inserts.sort_by_key(|&(position, _)| position);
+    inserts.sort_by_key(|&(at, _)| at);
     let extra: usize = inserts.iter().map(|(_, text)| text.len()).sum();
     let mut out = String::with_capacity(code.len() + extra);
     let mut from = 0;
-    for (position, text) in inserts {
-        out.push_str(&code[from..position]);
+    for (at, text) in inserts {
+        out.push_str(&code[from..at]);
         out.push_str(text);
-        from = position;
+        from = at;
     }
     out.push_str(&code[from..]);
     Some(out)

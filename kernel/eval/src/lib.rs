@@ -659,9 +659,14 @@ impl Evcxr {
             && !self.cell.finished.load(Ordering::SeqCst)
         {
             // Started and neither finished, stopped nor panicked: a `?` returned early,
-            // and evcxr printed the error on stderr.
+            // and evcxr printed the error on stderr. After an interrupt, that is a
+            // library loop that saw the request and returned its `Interrupted` error.
             let lines = runtime::lock(&self.cell.stderr).drain(..).collect();
-            return Err(Error::Returned(lines));
+            return Err(if interrupted {
+                Error::Interrupted
+            } else {
+                Error::Returned(lines)
+            });
         }
         if interrupted && !instrumented && result.is_ok() {
             // The interrupt landed while rustc compiled the cell; evcxr then ran it in a

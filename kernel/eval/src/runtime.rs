@@ -7,8 +7,9 @@
 //! them here. An interrupt is SIGINT, sent to the child once the cell has announced its
 //! start (never during compilation, when the child is idle); the prelude's handler only
 //! sets a flag that the next check turns into an unwind, which evcxr catches as it
-//! catches panics, keeping the variables of earlier cells. Code that reaches no check for
-//! [`GRACE`] (a long `sleep`, one long library call) is stopped the old way: the child is
+//! catches panics, keeping the variables of earlier cells; the workbench library's long
+//! loops watch the same flag and return an error. Code that reaches no check for
+//! [`GRACE`] (a long `sleep`, a long polars query) is stopped the old way: the child is
 //! ended and the variables are lost.
 
 use std::process::Child;

@@ -32,9 +32,10 @@ pub mod __kernel {
     static CELL_THREAD: Mutex<Option<ThreadId>> = Mutex::new(None);
     static PANIC_HOOK: Once = Once::new();
 
-    /// Set by SIGINT (the kernel sends it only while a cell runs).
+    /// Set by SIGINT (the kernel sends it only while a cell runs). The library's own flag,
+    /// so that its long loops stop too (`workbench::interrupt`).
     static REQUESTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| {
-        let flag = Arc::new(AtomicBool::new(false));
+        let flag = workbench::interrupt::flag();
         // Without the handler SIGINT ends the child, which is what the kernel falls
         // back to anyway: a registration failure costs the variables, nothing else.
         let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&flag));

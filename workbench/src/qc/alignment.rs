@@ -94,6 +94,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The notebook cell was interrupted (see [`crate::interrupt`]).
+    #[error("{}: interrupted after {records} records", path.display())]
+    Interrupted {
+        /// The file.
+        path: PathBuf,
+        /// Records read before the interrupt.
+        records: u64,
+    },
 }
 
 /// The flagstat counts of one QC class (passed or failed).
@@ -400,6 +408,16 @@ impl<'p> Pass<'p> {
 
     fn add(&mut self, v: &View<'_>) -> Result<(), Error> {
         self.records += 1;
+        if self
+            .records
+            .is_multiple_of(crate::interrupt::RECORDS_BETWEEN_CHECKS)
+            && crate::interrupt::requested()
+        {
+            return Err(Error::Interrupted {
+                path: self.path.to_owned(),
+                records: self.records,
+            });
+        }
         let flags = v.flags;
         let (tid, mtid) = (v.tid, v.mtid);
         let s = if flags.is_qc_fail() {

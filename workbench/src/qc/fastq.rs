@@ -75,6 +75,14 @@ pub enum Error {
         /// Its records.
         reads2: u64,
     },
+    /// The notebook cell was interrupted (see [`crate::interrupt`]).
+    #[error("{}: interrupted after {records} records", path.display())]
+    Interrupted {
+        /// The file.
+        path: PathBuf,
+        /// Complete records read before the interrupt.
+        records: u64,
+    },
 }
 
 /// Metrics of one FASTQ file.
@@ -253,6 +261,13 @@ pub fn measure(path: &Path) -> Result<FastqStats, Error> {
     let mut parser = Parser::new(path);
     parser.compressed = gzip;
     for block in blocks {
+        // Dropping the channel on the way out ends the reader thread.
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted {
+                path: path.to_owned(),
+                records: parser.stats.reads,
+            });
+        }
         match block {
             Ok(bytes) => {
                 parser.feed(&bytes)?;
