@@ -131,13 +131,15 @@ impl CellState {
                 }
                 asked = Some(Instant::now());
             } else if !cooperative || asked.is_some_and(|at| at.elapsed() >= GRACE) {
-                // Ending the child is the only stop left. An interrupt during the
-                // compilation of an uninstrumented cell must also stop the child that
-                // evcxr starts to run it, so keep ending whichever child holds the
-                // handle until the evaluation returns.
+                // Ending the child is the only stop left, once: evcxr restarts the child
+                // within the same evaluation when it finds it ended, and a second kill
+                // would end that fresh child and fail the next cell. A child ended while
+                // an uninstrumented cell still compiles cannot run it: evcxr finds it
+                // ended when it sends the cell.
                 if let Ok(mut child) = child.lock() {
                     let _ = child.kill();
                 }
+                return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
