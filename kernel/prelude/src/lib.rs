@@ -112,12 +112,6 @@ pub mod __kernel {
         value
     }
 
-    /// Whether an interrupt was requested for the running cell: for long library work
-    /// that wants to stop early on its own terms.
-    pub fn requested() -> bool {
-        REQUESTED.load(Ordering::Relaxed)
-    }
-
     fn announce(marker: &str) {
         // evcxr reads the child's stdout line by line; the marker must be a line of its
         // own and arrive before anything the cell prints next.
