@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kernel_eval::{Completeness, Error as EvalError, Evaluator, Interrupter, Output};
 use kernel_protocol::message::{
@@ -39,6 +39,9 @@ pub(crate) struct Outbound {
 pub(crate) struct Inbound {
     pub(crate) identities: Vec<Vec<u8>>,
     pub(crate) message: Message,
+    /// When the shell socket delivered it: `stop_on_error` aborts only requests that came
+    /// before the failed cell's reply left, not the ones a client sent after reading it.
+    pub(crate) received: Instant,
 }
 
 /// The request being handled, shared with output threads so streams get its parent.
@@ -264,9 +267,20 @@ impl<E: Evaluator> Dispatcher<E> {
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             };
-            let failed = self.handle(&request);
-            if failed && stop_on_error(&request.message) {
+            let mut next = Some(request);
+            while let Some(request) = next.take() {
+                let Some(replied) = self.handle(&request) else {
+                    break;
+                };
+                if !stop_on_error(&request.message) {
+                    break;
+                }
                 while let Ok(queued) = requests.try_recv() {
+                    if queued.received > replied {
+                        // Sent after the client could see the error: a new request.
+                        next = Some(queued);
+                        break;
+                    }
                     if matches!(queued.message.content, Content::ExecuteRequest(_)) {
                         self.abort(&queued);
                     } else {
@@ -291,8 +305,9 @@ impl<E: Evaluator> Dispatcher<E> {
         self.status(&request.message, "idle");
     }
 
-    /// Handles one request; returns whether it was an execution that failed.
-    pub(crate) fn handle(&mut self, request: &Inbound) -> bool {
+    /// Handles one request; when it was an execution that failed, returns when its reply
+    /// was sent.
+    pub(crate) fn handle(&mut self, request: &Inbound) -> Option<Instant> {
         let message = &request.message;
         self.status(message, "busy");
         let mut failed = false;
@@ -368,11 +383,12 @@ impl<E: Evaluator> Dispatcher<E> {
             }
             _ => None,
         };
+        let replied = Instant::now();
         if let Some(reply) = reply {
             self.send(Channel::Shell, &request.identities, message.child(reply));
         }
         self.status(message, "idle");
-        failed
+        failed.then_some(replied)
     }
 
     fn execute(&mut self, request: &Inbound, execute: &ExecuteRequest) -> (Content, bool) {

@@ -6,6 +6,7 @@
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -210,7 +211,7 @@ async fn shell_task(
                         if matches!(r.message.content, Content::ExecuteRequest(_)) {
                             interrupts.queued();
                         }
-                        if requests.send(Inbound { identities: r.identities, message: r.message }).is_err() {
+                        if requests.send(Inbound { identities: r.identities, message: r.message, received: Instant::now() }).is_err() {
                             break;
                         }
                     }

@@ -86,6 +86,7 @@ fn request(content: Content) -> Inbound {
     Inbound {
         identities: vec![b"peer".to_vec()],
         message: Message::new(content, "client-session"),
+        received: Instant::now(),
     }
 }
 
@@ -216,6 +217,30 @@ fn stop_on_error_aborts_queued_executions() {
     assert_eq!(replies[1]["status"], "aborted");
     assert_eq!(replies[2]["status"], "ok");
     assert_eq!(replies[2]["implementation"], "workbench-kernel");
+}
+
+#[test]
+fn stop_on_error_spares_requests_sent_after_the_error_reply() {
+    // A client that reads the error and sends the next cell (nbclient with
+    // allow_errors, a test suite) must get that cell run, however the threads interleave.
+    let h = harness();
+    let (tx, rx) = mpsc::channel();
+    tx.send(execute("bad")).expect("send");
+    let mut later = execute("1");
+    later.received = Instant::now() + Duration::from_secs(3600);
+    tx.send(later).expect("send");
+    drop(tx);
+    let Harness {
+        dispatcher, out, ..
+    } = h;
+    dispatcher.run(rx);
+    let replies: Vec<Value> = out
+        .try_iter()
+        .filter(|o| o.channel == Channel::Shell)
+        .map(|o| o.message.content.to_json())
+        .collect();
+    assert_eq!(replies[0]["status"], "error");
+    assert_eq!(replies[1]["status"], "ok");
 }
 
 #[test]
