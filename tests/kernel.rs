@@ -146,7 +146,7 @@ fn every_notebook_runs_on_the_kernel() {
         assert_eq!(cell, table, "03: {report}");
     }
     // QC: two tables of a hand-written query, then the curated trend and SOP charts.
-    let svg = json(&["execute_result/image/svg+xml+text/plain"]);
+    let svg = json(&["execute_result/image/png+image/svg+xml+text/plain"]);
     assert_eq!(
         outputs("02-qc-of-a-delivery.ipynb"),
         vec![table.clone(), table.clone(), svg.clone(), svg.clone()],
@@ -156,7 +156,7 @@ fn every_notebook_runs_on_the_kernel() {
     let survival = outputs("04-survival-plot.ipynb");
     assert_eq!(
         survival[1],
-        json(&["execute_result/image/svg+xml+text/plain"]),
+        json(&["execute_result/image/png+image/svg+xml+text/plain"]),
         "{report}"
     );
     assert_eq!(survival[2], table, "{report}");

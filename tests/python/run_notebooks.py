@@ -1,18 +1,42 @@
 """Executes every notebook given on the command line with nbclient on the workbench kernel
 and prints, per notebook, the output types each code cell produced (as JSON)."""
 
+import base64
+import binascii
 import json
 import sys
 
 import nbformat
 from nbclient import NotebookClient
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def kinds(output):
+    """`output_type/mime+mime…`; a PNG that is not base64 of a PNG file shows as
+    `image/png(invalid)`, so the check of kinds also checks the images."""
+    data = output.get("data")
+    if not data:
+        return output["output_type"]
+    mimes = []
+    for mime in sorted(data):
+        if mime == "image/png":
+            try:
+                valid = base64.b64decode(data[mime], validate=True).startswith(PNG_SIGNATURE)
+            except (binascii.Error, ValueError):
+                valid = False
+            mimes.append(mime if valid else mime + "(invalid)")
+        else:
+            mimes.append(mime)
+    return output["output_type"] + "/" + "+".join(mimes)
+
+
 report = {}
 for path in sys.argv[1:]:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, kernel_name="workbench", timeout=600).execute()
     report[path] = [
-        sorted({o["output_type"] + ("/" + "+".join(sorted(o.get("data", {}))) if o.get("data") else "") for o in cell.get("outputs", [])})
+        sorted({kinds(o) for o in cell.get("outputs", [])})
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]

@@ -8,12 +8,15 @@
 //! - [`show`] prints one `WORKBENCH_DISPLAY {json}` line that the kernel turns into a
 //!   `display_data` message, so a cell can show several things as it runs.
 //!
-//! Rendering is pure (`to_html`, `bundle`): it is tested without a kernel.
+//! Rendering is pure (`to_html`, `bundle`): it is tested without a kernel. Figures carry a
+//! PNG copy beside the SVG ([`raster`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use polars::prelude::{AnyValue, DataFrame};
+
+pub mod raster;
 
 /// Rows shown before a DataFrame is truncated (head and tail halves), as polars' own
 /// HTML representation does.
@@ -59,12 +62,33 @@ impl Render for Html {
 }
 
 impl Render for Svg {
+    /// SVG, its PNG copy (base64) and the title. Without a PNG copy (no fonts on the
+    /// machine) the figure still shows as SVG; the reason is written to stderr once.
     fn bundle(&self) -> Bundle {
-        Bundle::from([
+        let mut bundle = Bundle::from([
             ("image/svg+xml", self.svg.clone()),
             ("text/plain", self.text.clone()),
-        ])
+        ]);
+        match raster::png_base64(&self.svg) {
+            Ok(png) => {
+                bundle.insert("image/png", png);
+            }
+            Err(error) => warn_once(&error),
+        }
+        bundle
     }
+}
+
+/// Tells once per process why figures lack their PNG copy: the cause (fonts, usually) is
+/// the same for every figure.
+fn warn_once(error: &raster::RasterError) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("warning: figures are shown without a PNG copy: {error}");
+        }
+    });
 }
 
 impl Render for DataFrame {
@@ -96,6 +120,15 @@ impl Svg {
     /// The I/O error of the write.
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         std::fs::write(path, &self.svg)
+    }
+
+    /// The figure as PNG bytes, one pixel per SVG unit.
+    ///
+    /// # Errors
+    ///
+    /// [`raster::RasterError`] (no fonts on the machine, usually).
+    pub fn png(&self) -> Result<Vec<u8>, raster::RasterError> {
+        raster::png(&self.svg)
     }
 }
 
@@ -277,6 +310,34 @@ mod tests {
     fn empty_frames_render() {
         let df = DataFrame::empty();
         assert!(to_html(&df).contains("shape: (0, 0)"));
+    }
+
+    #[test]
+    fn figures_carry_a_png_copy_of_their_svg() {
+        use base64::Engine as _;
+        let figure = crate::figures::bars(
+            "cases per site",
+            "cases",
+            &[
+                ("lung".into(), 12.0, "12".into()),
+                ("liver".into(), 7.0, "7".into()),
+            ],
+        );
+        let bundle = figure.bundle();
+        assert_eq!(bundle["image/svg+xml"], figure.svg);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(&bundle["image/png"])
+            .expect("base64");
+        assert_eq!(png, figure.png().expect("renders"));
+        let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).expect("a PNG");
+        let tree = resvg::usvg::Tree::from_str(&figure.svg, &Default::default()).expect("svg");
+        assert_eq!(
+            (pixmap.width(), pixmap.height()),
+            (
+                tree.size().to_int_size().width(),
+                tree.size().to_int_size().height()
+            )
+        );
     }
 
     #[test]
