@@ -226,6 +226,22 @@ class KernelClientChecks(unittest.TestCase):
         self.assertTrue(reply["content"]["found"])
         self.assertIn("usize", reply["content"]["data"]["text/plain"])
 
+    def test_output_without_a_final_newline_stays_with_its_cell(self):
+        def streams_of(code):
+            out = []
+            reply = self.run_cell(
+                code, output_hook=lambda m: m["msg_type"] == "stream" and out.append(m["content"])
+            )
+            self.assertEqual(reply["content"]["status"], "ok")
+            return "".join(s["text"] for s in out if s["name"] == "stdout"), "".join(
+                s["text"] for s in out if s["name"] == "stderr"
+            )
+
+        # Shown as printed (no newline added), and in the cell that printed it, not the next.
+        self.assertEqual(streams_of('print!("a"); println!("b"); print!("c");'), ("ab\nc", ""))
+        self.assertEqual(streams_of('eprint!("no newline");'), ("", "no newline"))
+        self.assertEqual(streams_of('eprintln!("next");'), ("", "next\n"))
+
     def test_values_of_the_library_persist_across_cells(self):
         # rust-analyzer does not see the prelude library: the kernel asks rustc for these
         # types (DataFrame and Option<i64> by their names in scope; `Status`, which rustc

@@ -445,14 +445,15 @@ impl Stream {
         match self {
             Stream::Stdout => {
                 if let Some(text) = cell.observe(&line) {
-                    sink(Output::Stdout(format!("{text}\n")));
+                    sink(Output::Stdout(text));
                 }
             }
             Stream::Stderr => {
                 // Kept until the next cell begins: the error of a `?` may come after
                 // evcxr has returned, and `drain` waits for it.
-                cell.stderr_line(&line);
-                sink(Output::Stderr(line + "\n"));
+                if let Some(text) = cell.observe_stderr(&line) {
+                    sink(Output::Stderr(text));
+                }
             }
         }
     }

@@ -27,6 +27,10 @@ pub(crate) const PANICKED: &str = "WORKBENCH_CELL_PANICKED";
 /// Printed when the cell's code ran to its end (its last expression was evaluated); a
 /// cell that started and did not finish, panic or stop returned early through `?`.
 pub(crate) const FINISHED: &str = "WORKBENCH_CELL_FINISHED";
+/// Printed on stderr with [`FINISHED`]: ends a line the cell left open there (evcxr
+/// reads the child's stderr line by line, so `eprint!` without a newline would wait
+/// for the next cell's stderr and be shown as part of it).
+pub(crate) const STDERR_END: &str = "WORKBENCH_CELL_STDERR_END";
 
 /// How many lines of a cell's stderr are kept for its error message.
 const STDERR_KEPT: usize = 50;
@@ -70,14 +74,14 @@ impl CellState {
         self.running.store(true, Ordering::SeqCst);
     }
 
-    /// Records a marker at the end of a line from the child's stdout; returns the
-    /// user's text on the line, if any (a marker follows whatever the cell printed
-    /// without a newline before it).
-    pub(crate) fn observe<'l>(&self, line: &'l str) -> Option<&'l str> {
+    /// Records a marker at the end of a line from the child's stdout; returns the text to
+    /// show: a whole line with its newline, or what the cell printed without a newline
+    /// before the marker, as it was printed.
+    pub(crate) fn observe(&self, line: &str) -> Option<String> {
         if let Some(at) = line.find(PANICKED) {
             let message = line[at + PANICKED.len()..].trim_start_matches(' ');
             *lock(&self.panicked) = Some(unescape(message));
-            return (at > 0).then(|| &line[..at]);
+            return (at > 0).then(|| line[..at].to_owned());
         }
         for (marker, flag) in [
             (STARTED, &self.started),
@@ -86,14 +90,26 @@ impl CellState {
         ] {
             if let Some(before) = line.strip_suffix(marker) {
                 flag.store(true, Ordering::SeqCst);
-                return (!before.is_empty()).then_some(before);
+                return (!before.is_empty()).then(|| before.to_owned());
             }
         }
-        Some(line)
+        Some(format!("{line}\n"))
+    }
+
+    /// A line from the child's stderr as [`CellState::observe`] does for stdout: the
+    /// text to show, without [`STDERR_END`]; kept for the cell's error message.
+    pub(crate) fn observe_stderr(&self, line: &str) -> Option<String> {
+        let shown = match line.strip_suffix(STDERR_END) {
+            Some("") => return None,
+            Some(before) => before.to_owned(),
+            None => format!("{line}\n"),
+        };
+        self.stderr_line(shown.trim_end_matches('\n'));
+        Some(shown)
     }
 
     /// Keeps a stderr line of the cell.
-    pub(crate) fn stderr_line(&self, line: &str) {
+    fn stderr_line(&self, line: &str) {
         let mut kept = lock(&self.stderr);
         if kept.len() == STDERR_KEPT {
             kept.pop_front();
@@ -178,10 +194,14 @@ mod tests {
     fn markers_are_consumed_and_recorded() {
         let state = CellState::default();
         state.begin(true);
-        assert_eq!(state.observe("hello"), Some("hello"));
+        assert_eq!(state.observe("hello").as_deref(), Some("hello\n"));
         assert_eq!(state.observe(STARTED), None);
         assert!(state.started.load(Ordering::SeqCst));
-        assert_eq!(state.observe(&format!("partial{STOPPED}")), Some("partial"));
+        // Printed without a newline before the marker: shown as printed.
+        assert_eq!(
+            state.observe(&format!("partial{STOPPED}")).as_deref(),
+            Some("partial")
+        );
         assert_eq!(state.observe(FINISHED), None);
         assert!(state.finished.load(Ordering::SeqCst));
         assert!(state.stopped.load(Ordering::SeqCst));
@@ -191,7 +211,21 @@ mod tests {
             lock(&state.panicked).as_deref(),
             Some("index out of range\nsecond line \\ end")
         );
-        state.stderr_line("an error");
+        assert_eq!(state.observe_stderr(STDERR_END), None);
+        assert_eq!(
+            state
+                .observe_stderr(&format!("no newline{STDERR_END}"))
+                .as_deref(),
+            Some("no newline")
+        );
+        assert_eq!(
+            state.observe_stderr("an error").as_deref(),
+            Some("an error\n")
+        );
+        assert_eq!(
+            lock(&state.stderr).iter().collect::<Vec<_>>(),
+            ["no newline", "an error"]
+        );
         state.begin(false);
         assert!(lock(&state.panicked).is_none());
         assert!(lock(&state.stderr).is_empty());

@@ -26,6 +26,8 @@ pub mod __kernel {
     const FINISHED: &str = "WORKBENCH_CELL_FINISHED";
     /// Printed, followed by a space and the escaped message, when the cell panics.
     const PANICKED: &str = "WORKBENCH_CELL_PANICKED";
+    /// Printed on stderr when the cell finished: ends a line the cell left open there.
+    const STDERR_END: &str = "WORKBENCH_CELL_STDERR_END";
 
     /// The thread that runs the current cell: its panics are the cell's error; other
     /// threads' panics are reported as Rust reports them.
@@ -109,6 +111,9 @@ pub mod __kernel {
     /// to its end, so it did not return early through `?`.
     pub fn finished<T: ?Sized>(value: &T) -> &T {
         announce(FINISHED);
+        // evcxr reads stderr by lines too: without this, an `eprint!` with no newline
+        // would wait for the next cell's stderr.
+        let _ = writeln!(std::io::stderr().lock(), "{STDERR_END}");
         value
     }
 
