@@ -244,14 +244,19 @@ impl<E: Evaluator> Dispatcher<E> {
         );
     }
 
-    /// Handles requests until the channel closes. `pending` yields queued requests
-    /// without waiting, so that `stop_on_error` can abort what is already queued.
+    /// Handles requests until the channel closes. After a failed execution with
+    /// `stop_on_error`, the queue is read without waiting, so that what was already
+    /// queued is aborted.
     pub(crate) fn run(mut self, requests: Receiver<Inbound>) {
         // The first time no request has come for a moment, the evaluator warms up (see
         // `Evaluator::warm_up`); a request that arrives meanwhile waits for at most that.
         let mut warmed = false;
+        // A request taken from the queue while aborting that is not to be aborted.
+        let mut next: Option<Inbound> = None;
         loop {
-            let request = if warmed {
+            let request = if let Some(request) = next.take() {
+                request
+            } else if warmed {
                 match requests.recv() {
                     Ok(request) => request,
                     Err(_) => return,
@@ -267,25 +272,22 @@ impl<E: Evaluator> Dispatcher<E> {
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             };
-            let mut next = Some(request);
-            while let Some(request) = next.take() {
-                let Some(replied) = self.handle(&request) else {
-                    break;
-                };
-                if !stop_on_error(&request.message) {
+            let Some(replied) = self.handle(&request) else {
+                continue;
+            };
+            if !stop_on_error(&request.message) {
+                continue;
+            }
+            while let Ok(queued) = requests.try_recv() {
+                if queued.received > replied {
+                    // Sent after the client could see the error: a new request.
+                    next = Some(queued);
                     break;
                 }
-                while let Ok(queued) = requests.try_recv() {
-                    if queued.received > replied {
-                        // Sent after the client could see the error: a new request.
-                        next = Some(queued);
-                        break;
-                    }
-                    if matches!(queued.message.content, Content::ExecuteRequest(_)) {
-                        self.abort(&queued);
-                    } else {
-                        self.handle(&queued);
-                    }
+                if matches!(queued.message.content, Content::ExecuteRequest(_)) {
+                    self.abort(&queued);
+                } else {
+                    self.handle(&queued);
                 }
             }
         }

@@ -196,23 +196,30 @@ fn compile_errors_fill_ename_evalue_traceback() {
     assert_eq!(outputs.len(), 1);
 }
 
-#[test]
-fn stop_on_error_aborts_queued_executions() {
-    let h = harness();
-    let (tx, rx) = mpsc::channel();
-    tx.send(execute("bad")).expect("send");
-    tx.send(execute("1")).expect("send");
-    tx.send(request(Content::KernelInfoRequest)).expect("send");
-    drop(tx);
+/// The shell replies of `Dispatcher::run` over `requests`, all queued before it starts.
+fn shell_replies_of_run(requests: Vec<Inbound>) -> Vec<Value> {
     let Harness {
         dispatcher, out, ..
-    } = h;
+    } = harness();
+    let (tx, rx) = mpsc::channel();
+    for request in requests {
+        tx.send(request).expect("send");
+    }
+    drop(tx);
     dispatcher.run(rx);
-    let replies: Vec<Value> = out
-        .try_iter()
+    out.try_iter()
         .filter(|o| o.channel == Channel::Shell)
         .map(|o| o.message.content.to_json())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn stop_on_error_aborts_queued_executions() {
+    let replies = shell_replies_of_run(vec![
+        execute("bad"),
+        execute("1"),
+        request(Content::KernelInfoRequest),
+    ]);
     assert_eq!(replies[0]["status"], "error");
     assert_eq!(replies[1]["status"], "aborted");
     assert_eq!(replies[2]["status"], "ok");
@@ -223,22 +230,9 @@ fn stop_on_error_aborts_queued_executions() {
 fn stop_on_error_spares_requests_sent_after_the_error_reply() {
     // A client that reads the error and sends the next cell (nbclient with
     // allow_errors, a test suite) must get that cell run, however the threads interleave.
-    let h = harness();
-    let (tx, rx) = mpsc::channel();
-    tx.send(execute("bad")).expect("send");
     let mut later = execute("1");
     later.received = Instant::now() + Duration::from_secs(3600);
-    tx.send(later).expect("send");
-    drop(tx);
-    let Harness {
-        dispatcher, out, ..
-    } = h;
-    dispatcher.run(rx);
-    let replies: Vec<Value> = out
-        .try_iter()
-        .filter(|o| o.channel == Channel::Shell)
-        .map(|o| o.message.content.to_json())
-        .collect();
+    let replies = shell_replies_of_run(vec![execute("bad"), later]);
     assert_eq!(replies[0]["status"], "error");
     assert_eq!(replies[1]["status"], "ok");
 }
