@@ -407,9 +407,22 @@ impl Evcxr {
         }
         // stdout reaches evcxr inside its evaluation loop, so all of it is queued by now;
         // stderr comes through evcxr's own reader thread, which may lag the end of the
-        // cell: wait until it has been quiet for a moment.
+        // cell. A finished cell ends its stderr with a marker: wait for it (a loaded
+        // machine can hold it back longer than any quiet period). Then, and for cells
+        // that did not finish, wait until stderr has been quiet for a moment. Every line
+        // goes through the marker handling: a late marker must not be shown.
+        let deadline = std::time::Instant::now() + STDERR_END_WAIT;
+        while self.cell.finished.load(Ordering::SeqCst)
+            && !self.cell.stderr_ended.load(Ordering::SeqCst)
+        {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => Stream::Stderr.deliver(line, &self.sink, &self.cell),
+                Err(_) => break,
+            }
+        }
         while let Ok(line) = self.stderr.recv_timeout(STDERR_QUIET) {
-            (self.sink)(Output::Stderr(line + "\n"));
+            Stream::Stderr.deliver(line, &self.sink, &self.cell);
         }
     }
 }
@@ -430,6 +443,10 @@ const TYPES_SEEN_MAX: usize = 512;
 
 /// How long stderr must stay quiet after a cell before its output counts as complete.
 const STDERR_QUIET: Duration = Duration::from_millis(25);
+
+/// How long a finished cell's stderr end marker is waited for (it comes at once unless
+/// the machine is very busy; past this, the cell's reply is not held back further).
+const STDERR_END_WAIT: Duration = Duration::from_secs(2);
 
 /// Which of the child's output streams a line came from.
 #[derive(Debug, Clone, Copy)]

@@ -54,6 +54,8 @@ pub(crate) struct CellState {
     pub(crate) finished: AtomicBool,
     /// A check stopped the cell.
     pub(crate) stopped: AtomicBool,
+    /// The finished cell's end marker came through stderr: all it wrote there is in.
+    pub(crate) stderr_ended: AtomicBool,
     /// The cell's thread panicked with this message.
     pub(crate) panicked: Mutex<Option<String>>,
     /// The last lines the cell wrote to stderr (where evcxr prints the error that `?`
@@ -68,6 +70,7 @@ impl CellState {
         self.started.store(false, Ordering::SeqCst);
         self.stopped.store(false, Ordering::SeqCst);
         self.finished.store(false, Ordering::SeqCst);
+        self.stderr_ended.store(false, Ordering::SeqCst);
         *lock(&self.panicked) = None;
         lock(&self.stderr).clear();
         self.instrumented.store(instrumented, Ordering::SeqCst);
@@ -100,8 +103,13 @@ impl CellState {
     /// text to show, without [`STDERR_END`]; kept for the cell's error message.
     pub(crate) fn observe_stderr(&self, line: &str) -> Option<String> {
         let shown = match line.strip_suffix(STDERR_END) {
-            Some("") => return None,
-            Some(before) => before.to_owned(),
+            Some(before) => {
+                self.stderr_ended.store(true, Ordering::SeqCst);
+                if before.is_empty() {
+                    return None;
+                }
+                before.to_owned()
+            }
             None => format!("{line}\n"),
         };
         self.stderr_line(shown.trim_end_matches('\n'));
@@ -211,7 +219,9 @@ mod tests {
             lock(&state.panicked).as_deref(),
             Some("index out of range\nsecond line \\ end")
         );
+        assert!(!state.stderr_ended.load(Ordering::SeqCst));
         assert_eq!(state.observe_stderr(STDERR_END), None);
+        assert!(state.stderr_ended.load(Ordering::SeqCst));
         assert_eq!(
             state
                 .observe_stderr(&format!("no newline{STDERR_END}"))
@@ -232,5 +242,6 @@ mod tests {
         assert!(!state.finished.load(Ordering::SeqCst));
         assert!(!state.started.load(Ordering::SeqCst));
         assert!(!state.stopped.load(Ordering::SeqCst));
+        assert!(!state.stderr_ended.load(Ordering::SeqCst));
     }
 }
