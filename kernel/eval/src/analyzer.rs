@@ -1,14 +1,21 @@
 //! The standard library's source as rust-analyzer reads it in a session: the toolchain's
-//! `library/` without the 400,000 lines of `core::arch` intrinsics.
+//! `library/` without what typing and completing a cell does not need.
 //!
 //! evcxr asks rust-analyzer about every cell, and rust-analyzer's first answer waits for
 //! it to parse and expand the whole of `core`, `alloc` and `std` (seconds of CPU at every
-//! kernel start). `core` pulls in stdarch's `core_arch` by a `#[path]` module, more source
-//! than `core`, `alloc` and `std` together, and of no use in a notebook. `prepare` writes
-//! a copy of `library/` to the template in which `core` is a real copy (so that its
-//! `#[path]` resolves next to it), `core_arch` is an empty `arch` module and everything
-//! else links to the toolchain; the kernel points `RUST_SRC_PATH` at it. Measured on
-//! this 2-core machine: start → first polars result 7.0 → 6.0 s, later cells unchanged.
+//! kernel start, on the way to the first result). `prepare` writes a view of `library/`
+//! to the template and the kernel points `RUST_SRC_PATH` at it:
+//!
+//! - `core`, `alloc` and `std` are copies (so that their `#[path]` modules resolve inside
+//!   the view) with docs and non-`const` function bodies taken out ([`trim`]);
+//! - stdarch's `core_arch` (400,000 lines of SIMD intrinsics, more than the three crates
+//!   together) is an empty `core::arch`; `portable-simd` (`core::simd`, unstable) and the
+//!   `backtrace` crate that `std` includes for its own use are empty too;
+//! - everything else links to the toolchain.
+//!
+//! Measured on this 2-core machine (docs/kernel.md): the kernel's CPU before the first
+//! polars result 4.8 s with the whole library, 3.8 s without `core_arch`, 2.8 s with
+//! the rest of this trimming.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,16 +23,30 @@ use std::process::Command;
 /// The directory in the template.
 const DIR: &str = "rust-src";
 
+mod trim;
+
 /// What `core_arch` becomes: `core::arch` exists and is empty.
 const CORE_ARCH_STUB: &str = "pub mod arch {}\n";
+
+/// What `core_simd` becomes: `core::simd` and `std::simd` exist and are empty.
+const CORE_SIMD_STUB: &str = "pub mod simd {}\n";
+
+/// The crates rust-analyzer reads whole, copied trimmed.
+const TRIMMED: [&str; 3] = ["core", "alloc", "std"];
 
 /// The library directory for `RUST_SRC_PATH` in `template`, if [`write()`] made it and
 /// the toolchain it links to is still installed.
 pub fn sources(template: &Path) -> Option<PathBuf> {
     let library = template.join(DIR).join("library");
-    let complete = ["core/src/lib.rs", "alloc/src/lib.rs", "std/src/lib.rs"]
-        .iter()
-        .all(|file| library.join(file).is_file());
+    // The three copies, and a link into the toolchain that still leads somewhere.
+    let complete = [
+        "core/src/lib.rs",
+        "alloc/src/lib.rs",
+        "std/src/lib.rs",
+        "Cargo.toml",
+    ]
+    .iter()
+    .all(|file| library.join(file).is_file());
     complete.then_some(library)
 }
 
@@ -58,17 +79,32 @@ pub fn write(template: &Path, library: &Path) -> std::io::Result<()> {
         let name = entry.file_name();
         let target = view.join(&name);
         match name.to_str() {
-            Some("core") => copy_tree(&entry.path(), &target)?,
+            Some(name) if TRIMMED.contains(&name) => copy_tree(&entry.path(), &target)?,
             Some("stdarch") => {
                 let src = target.join("crates/core_arch/src");
                 std::fs::create_dir_all(&src)?;
                 std::fs::write(src.join("mod.rs"), CORE_ARCH_STUB)?;
-                // `std` includes these docs by path.
-                let docs = entry.path().join("crates/core_arch/src/core_arch_docs.md");
-                match std::fs::read(&docs) {
-                    Ok(text) => std::fs::write(src.join("core_arch_docs.md"), text)?,
-                    Err(_) => std::fs::write(src.join("core_arch_docs.md"), "")?,
-                }
+                // `core` and `std` include these docs by path.
+                copy_or_empty(
+                    &entry.path().join("crates/core_arch/src/core_arch_docs.md"),
+                    &src.join("core_arch_docs.md"),
+                )?;
+            }
+            Some("portable-simd") => {
+                let src = target.join("crates/core_simd/src");
+                std::fs::create_dir_all(&src)?;
+                std::fs::write(src.join("mod.rs"), CORE_SIMD_STUB)?;
+                copy_or_empty(
+                    &entry.path().join("crates/core_simd/src/core_simd_docs.md"),
+                    &src.join("core_simd_docs.md"),
+                )?;
+                let float = target.join("crates/std_float/src");
+                std::fs::create_dir_all(&float)?;
+                std::fs::write(float.join("lib.rs"), "")?;
+            }
+            Some("backtrace") => {
+                std::fs::create_dir_all(target.join("src"))?;
+                std::fs::write(target.join("src/lib.rs"), "")?;
             }
             _ => std::os::unix::fs::symlink(entry.path(), &target)?,
         }
@@ -80,6 +116,7 @@ pub fn write(template: &Path, library: &Path) -> std::io::Result<()> {
     std::fs::rename(&staging, &dir)
 }
 
+/// Copies `from` to `to`, Rust files trimmed.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
@@ -87,11 +124,21 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
             copy_tree(&entry.path(), &target)?;
+        } else if entry.path().extension().is_some_and(|e| e == "rs") {
+            let source = std::fs::read_to_string(entry.path())?;
+            std::fs::write(&target, trim::trim(&source))?;
         } else {
             std::fs::copy(entry.path(), &target)?;
         }
     }
     Ok(())
+}
+
+fn copy_or_empty(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::read(from) {
+        Ok(text) => std::fs::write(to, text),
+        Err(_) => std::fs::write(to, ""),
+    }
 }
 
 #[cfg(test)]
@@ -104,13 +151,19 @@ mod tests {
     }
 
     #[test]
-    fn core_is_copied_core_arch_emptied_and_the_rest_linked() {
+    fn crates_are_copied_trimmed_big_parts_emptied_and_the_rest_linked() {
         let dir = tempfile::tempdir().expect("tempdir");
         let library = dir.path().join("toolchain/library");
+        file(&library.join("Cargo.toml"), "[workspace]");
         file(&library.join("core/src/lib.rs"), "mod core_arch;");
-        file(&library.join("core/src/num/mod.rs"), "// num");
+        file(
+            &library.join("core/src/num/mod.rs"),
+            "/// Docs.\npub fn f() -> u8 { 1 }\n",
+        );
+        file(&library.join("core/src/num/notes.md"), "/// as is");
         file(&library.join("alloc/src/lib.rs"), "// alloc");
         file(&library.join("std/src/lib.rs"), "// std");
+        file(&library.join("proc_macro/src/lib.rs"), "// proc_macro");
         file(
             &library.join("stdarch/crates/core_arch/src/mod.rs"),
             "// huge",
@@ -119,31 +172,46 @@ mod tests {
             &library.join("stdarch/crates/core_arch/src/core_arch_docs.md"),
             "docs",
         );
+        file(
+            &library.join("portable-simd/crates/core_simd/src/mod.rs"),
+            "// simd",
+        );
+        file(&library.join("backtrace/src/lib.rs"), "// backtrace");
         let template = dir.path().join("template");
         std::fs::create_dir_all(&template).expect("template");
         assert_eq!(sources(&template), None);
 
         write(&template, &library).expect("written");
         let view = sources(&template).expect("complete");
-        assert!(!view.join("core").is_symlink());
+        let read = |path: &str| std::fs::read_to_string(view.join(path)).expect(path);
+        for copied in TRIMMED {
+            assert!(!view.join(copied).is_symlink(), "{copied}");
+        }
         assert_eq!(
-            std::fs::read_to_string(view.join("core/src/num/mod.rs")).expect("copied"),
-            "// num"
+            read("core/src/num/mod.rs"),
+            "\npub fn f() -> u8 { loop {} }\n"
         );
-        assert!(view.join("std").is_symlink());
-        let stub = view.join("stdarch/crates/core_arch/src");
+        assert_eq!(read("core/src/num/notes.md"), "/// as is");
+        assert!(view.join("proc_macro").is_symlink());
+        assert_eq!(read("stdarch/crates/core_arch/src/mod.rs"), CORE_ARCH_STUB);
         assert_eq!(
-            std::fs::read_to_string(stub.join("mod.rs")).expect("stub"),
-            CORE_ARCH_STUB
-        );
-        assert_eq!(
-            std::fs::read_to_string(stub.join("core_arch_docs.md")).expect("docs"),
+            read("stdarch/crates/core_arch/src/core_arch_docs.md"),
             "docs"
         );
+        assert_eq!(
+            read("portable-simd/crates/core_simd/src/mod.rs"),
+            CORE_SIMD_STUB
+        );
+        assert_eq!(
+            read("portable-simd/crates/core_simd/src/core_simd_docs.md"),
+            ""
+        );
+        assert_eq!(read("portable-simd/crates/std_float/src/lib.rs"), "");
+        assert_eq!(read("backtrace/src/lib.rs"), "");
 
         // Written again over the old one; gone when the toolchain's sources go.
         write(&template, &library).expect("rewritten");
-        std::fs::remove_dir_all(library.join("std")).expect("remove");
+        std::fs::remove_file(library.join("Cargo.toml")).expect("remove");
         assert_eq!(sources(&template), None);
     }
 }

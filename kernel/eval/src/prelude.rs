@@ -170,7 +170,7 @@ fn lock(template: &Path, exclusive: bool) -> Result<File, Error> {
 /// level 2 and 1.6 s at level 0. The work that matters runs inside the library.
 pub const CELL_PROFILE: &str = "# Written by workbench-kernel for every session.\n\
     [profile.dev.package.ctx]\n\
-    opt-level = 0\n";
+    opt-level = 0\n    codegen-units = 1\n    incremental = false\n";
 
 /// The evcxr configuration of a session whose build directory is `build` (offline, so
 /// that cargo never reaches a registry, with the build where we put it) and the cargo

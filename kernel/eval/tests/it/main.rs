@@ -398,3 +398,102 @@ fn bindings_inside_functions_keep_their_own_types() {
         .expect("compiles and runs");
     assert_eq!(text(&outputs), Some("3"));
 }
+
+/// Completions of `probes` in a session whose rust-analyzer reads the standard library
+/// from `library` (readable through `view`), each sorted.
+#[allow(unsafe_code)]
+fn completions_with(
+    library: &std::path::Path,
+    view: Vec<std::path::PathBuf>,
+    probes: &'static [&'static str],
+    tmp: &std::path::Path,
+) -> Vec<Vec<String>> {
+    let (library, tmp) = (library.to_owned(), tmp.to_owned());
+    // Its own thread: starting a session confines the thread that starts it.
+    std::thread::spawn(move || {
+        // SAFETY: the other session of this test has ended; no thread of this process
+        // reads the environment meanwhile (rust-analyzer reads it when the session starts).
+        // The session directory goes into the process's own temporary directory, not
+        // into the previous session's (whose cargo configuration cargo would read).
+        unsafe {
+            std::env::set_var("RUST_SRC_PATH", &library);
+            std::env::set_var("TMPDIR", &tmp);
+        }
+        let (mut eval, _) = start_with_view(&tempfile_dir("completion"), view);
+        probes
+            .iter()
+            .map(|code| {
+                let mut found = eval.complete(code, code.len()).matches;
+                found.sort();
+                found
+            })
+            .collect()
+    })
+    .join()
+    .expect("session thread")
+}
+
+fn rust_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            total += rust_bytes(&path);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            total += entry.metadata().expect("metadata").len();
+        }
+    }
+    total
+}
+
+#[test]
+fn the_trimmed_standard_library_completes_as_the_whole_one() {
+    // What notebooks complete most: methods of std types, of integers and floats (from
+    // the integer macros that trimming touches most), iterator adapters, module paths.
+    const PROBES: &[&str] = &[
+        "let s = String::new();\ns.",
+        "let v = vec![1u8, 2];\nv.iter().",
+        "let n = 5u64;\nn.",
+        "let i = -3i32;\ni.",
+        "let x = 1.5f64;\nx.",
+        "let o = Some(1);\no.",
+        "let m = std::collections::HashMap::<u8, u8>::new();\nm.",
+        "let z = std::num::NonZeroU32::new(3).unwrap();\nz.",
+        "let t = std::time::Instant::now();\nt.",
+        "let w = std::num::Wrapping(3u8);\nw.",
+        "\"abc\".",
+        "std::fs::",
+        "std::collections::",
+    ];
+    let library = kernel_eval::analyzer::toolchain_library()
+        .expect("the toolchain's rust-src component (./x installs it)");
+    let template = tempfile_dir("trimmed-std");
+    kernel_eval::analyzer::write(&template, &library).expect("trimmed view written");
+    let trimmed = kernel_eval::analyzer::sources(&template).expect("trimmed view complete");
+    let (whole_bytes, trimmed_bytes) = (
+        rust_bytes(&library.join("core/src")),
+        rust_bytes(&trimmed.join("core/src")),
+    );
+    assert!(
+        trimmed_bytes * 10 < whole_bytes * 6,
+        "core trimmed to {trimmed_bytes} of {whole_bytes} bytes"
+    );
+
+    let tmp = std::env::temp_dir();
+    // The trimmed session first: rust-analyzer's file loading runs on threads that the
+    // first session starts, confined as that session's thread was; the first may read the
+    // trimmed view (its view) and the toolchain (a system read), the second only the
+    // toolchain. (A kernel runs one session per process.)
+    let trimmed = completions_with(&trimmed, vec![template.clone()], PROBES, &tmp);
+    let whole = completions_with(&library, Vec::new(), PROBES, &tmp);
+    for ((probe, whole), trimmed) in PROBES.iter().zip(&whole).zip(&trimmed) {
+        assert!(whole.len() > 5, "{probe:?}: only {whole:?}");
+        let missing: Vec<_> = whole.iter().filter(|c| !trimmed.contains(c)).collect();
+        let extra: Vec<_> = trimmed.iter().filter(|c| !whole.contains(c)).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{probe:?}: missing {missing:?}, extra {extra:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&template);
+}
