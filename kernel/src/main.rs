@@ -15,6 +15,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
+// rust-analyzer, inside this process, allocates and frees millions of small syntax and
+// query objects; with jemalloc the kernel spends about 10 % less CPU before its first
+// result and a third of it on a trivial cell (docs/kernel.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
