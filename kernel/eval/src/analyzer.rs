@@ -7,7 +7,7 @@
 //! to the template and the kernel points `RUST_SRC_PATH` at it:
 //!
 //! - `core`, `alloc` and `std` are copies (so that their `#[path]` modules resolve inside
-//!   the view) with docs and non-`const` function bodies taken out ([`trim`]);
+//!   the view) with docs and non-`const` function bodies taken out (module `trim`);
 //! - stdarch's `core_arch` (400,000 lines of SIMD intrinsics, more than the three crates
 //!   together) is an empty `core::arch`; `portable-simd` (`core::simd`, unstable) and the
 //!   `backtrace` crate that `std` includes for its own use are empty too;
