@@ -80,32 +80,19 @@ pub fn write(template: &Path, library: &Path) -> std::io::Result<()> {
         let target = view.join(&name);
         match name.to_str() {
             Some(name) if TRIMMED.contains(&name) => copy_tree(&entry.path(), &target)?,
+            // `core` and `std` include the docs by path.
             Some("stdarch") => {
-                let src = target.join("crates/core_arch/src");
-                std::fs::create_dir_all(&src)?;
-                std::fs::write(src.join("mod.rs"), CORE_ARCH_STUB)?;
-                // `core` and `std` include these docs by path.
-                copy_or_empty(
-                    &entry.path().join("crates/core_arch/src/core_arch_docs.md"),
-                    &src.join("core_arch_docs.md"),
-                )?;
+                let docs = "crates/core_arch/src/core_arch_docs.md";
+                stub(&target, "crates/core_arch/src/mod.rs", CORE_ARCH_STUB)?;
+                copy_or_empty(&entry.path().join(docs), &target.join(docs))?;
             }
             Some("portable-simd") => {
-                let src = target.join("crates/core_simd/src");
-                std::fs::create_dir_all(&src)?;
-                std::fs::write(src.join("mod.rs"), CORE_SIMD_STUB)?;
-                copy_or_empty(
-                    &entry.path().join("crates/core_simd/src/core_simd_docs.md"),
-                    &src.join("core_simd_docs.md"),
-                )?;
-                let float = target.join("crates/std_float/src");
-                std::fs::create_dir_all(&float)?;
-                std::fs::write(float.join("lib.rs"), "")?;
+                let docs = "crates/core_simd/src/core_simd_docs.md";
+                stub(&target, "crates/core_simd/src/mod.rs", CORE_SIMD_STUB)?;
+                copy_or_empty(&entry.path().join(docs), &target.join(docs))?;
+                stub(&target, "crates/std_float/src/lib.rs", "")?;
             }
-            Some("backtrace") => {
-                std::fs::create_dir_all(target.join("src"))?;
-                std::fs::write(target.join("src/lib.rs"), "")?;
-            }
+            Some("backtrace") => stub(&target, "src/lib.rs", "")?,
             _ => std::os::unix::fs::symlink(entry.path(), &target)?,
         }
     }
@@ -132,6 +119,15 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes `text` to `file` under `dir`, creating the directories between.
+fn stub(dir: &Path, file: &str, text: &str) -> std::io::Result<()> {
+    let path = dir.join(file);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)
 }
 
 fn copy_or_empty(from: &Path, to: &Path) -> std::io::Result<()> {
