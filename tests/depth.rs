@@ -1,5 +1,5 @@
 //! Depth of coverage against mosdepth (Debian 0.3.3, default overlap-corrected mode) on every
-//! shared BAM and on random pairs made to hit mosdepth's edge cases; insert sizes against
+//! test BAM and on random pairs made to hit mosdepth's edge cases; insert sizes against
 //! samtools; unsorted and unindexed files refused.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{bams, shared_data, workbench, workbench_ok};
+use crate::support::{bams, datasets, workbench, workbench_ok};
 
 const THRESHOLDS: [u64; 4] = [1, 10, 20, 30];
 
@@ -163,14 +163,14 @@ fn assert_same_with(bam: &Path, mapq: u8, bed: Option<&Path>, fasta: Option<&Pat
 }
 
 #[test]
-fn depth_equals_mosdepth_on_every_shared_bam() {
+fn depth_equals_mosdepth_on_every_test_bam() {
     let files = bams();
     assert!(files.len() >= 10, "{files:?}");
     for bam in &files {
         assert_same(bam, 0, None);
     }
     // mosdepth's own edge cases, with the totals its tests document.
-    let tests = shared_data().join("sequencing/mosdepth_tests");
+    let tests = datasets().join("sequencing/mosdepth_tests");
     for (file, bases) in [
         ("overlapping-pairs.bam", 80),
         ("ovl.bam", 80),
@@ -190,7 +190,7 @@ fn depth_equals_mosdepth_on_every_shared_bam() {
         let _ = writeln!(text, "chr11\t{start}\t{}\tw{start}", start + 1_700);
     }
     std::fs::write(&bed, text).expect("bed");
-    let tumour = shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
+    let tumour = datasets().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
     assert_same(&tumour, 20, None);
     assert_same(&tumour, 0, Some(&bed));
 }
@@ -415,7 +415,7 @@ fn depth_equals_mosdepth_on_random_pairs() {
 
 #[test]
 fn insert_sizes_equal_samtools_view() {
-    let bam = shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
+    let bam = datasets().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
     let output = Command::new("samtools")
         .args(["view", "-f", "0x81", "-F", "0xF0C"])
         .arg(&bam)
@@ -474,7 +474,7 @@ fn unsorted_or_unindexed_bam_is_refused_for_depth() {
         "{stderr}"
     );
     // An index of another file is refused too.
-    let other = shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam.bai");
+    let other = datasets().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam.bai");
     std::fs::copy(other, dir.path().join("copy.bam.bai")).expect("copy index");
     let output = workbench(&["qc", "bam", unindexed.to_str().expect("utf-8")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -498,7 +498,7 @@ fn to_cram(bam: &Path, fasta: &Path, out: &Path) {
 #[test]
 fn cram_gives_the_numbers_of_its_bam() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = shared_data().join("sequencing");
+    let data = datasets().join("sequencing");
     let tiny = data.join("icgc_argo_hcc1143/tiny-grch38-chr11-530001-537000.fa");
     let demo = data.join("strelka_demo/demo20.fa");
     for (bam, fasta) in [

@@ -1,10 +1,10 @@
 //! Bad input through the CLI: refused with file, row and field named; nothing half-written.
 
-use crate::support::{files, shared_data, workbench, workbench_ok};
+use crate::support::{datasets, files, workbench, workbench_ok};
 
 #[test]
 fn unknown_cancer_type_is_refused_with_suggestions() {
-    let maf = shared_data().join("clinical/maftools_tcga_laml/tcga_laml.maf.gz");
+    let maf = datasets().join("clinical/maftools_tcga_laml/tcga_laml.maf.gz");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("x");
     let output = workbench(&[

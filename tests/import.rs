@@ -1,6 +1,6 @@
-//! Imports of the shared real files, checked against independent Python readers.
+//! Imports of the real test files, checked against independent Python readers.
 
-use crate::support::{describe, import_laml, python, shared_data, workbench_ok};
+use crate::support::{datasets, describe, import_laml, python, workbench_ok};
 
 fn compare(report: &serde_json::Value) {
     let (source, lake) = (&report["source"], &report["lake"]);
@@ -38,7 +38,7 @@ fn tcga_laml_maf_with_annotations() {
 
 #[test]
 fn cbioportal_study_with_multi_sample_patients() {
-    let study = shared_data().join("clinical/cbioportal_study_es_0");
+    let study = datasets().join("clinical/cbioportal_study_es_0");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("es0");
     workbench_ok(&[
@@ -68,7 +68,7 @@ fn cbioportal_study_with_multi_sample_patients() {
 
 #[test]
 fn column_map_reads_other_annotation_names() {
-    let data = shared_data().join("clinical/maftools_tcga_laml");
+    let data = datasets().join("clinical/maftools_tcga_laml");
     let dir = tempfile::tempdir().expect("tempdir");
     // The same annotation with the cBioPortal-style names a site might use.
     let renamed = dir.path().join("annot.tsv");

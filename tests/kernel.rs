@@ -1,16 +1,14 @@
-//! The kernel through real Jupyter clients: jupyter_kernel_test's conformance suite
-//! and our own jupyter_client checks (signatures, interrupt, restart, stdin, leaks).
+//! The kernel through real Jupyter clients: jupyter_kernel_test's conformance suite,
+//! our own jupyter_client checks (signatures, interrupt, restart, stdin, leaks), every
+//! notebook under nbclient with its numbers checked independently, and JupyterLab in
+//! Chromium.
 //!
-//! These start the kernel and compile Rust cells, so they take a minute; set
-//! `WORKBENCH_SKIP_SLOW=1` to skip them locally (CI always runs them).
+//! These start the kernel and compile Rust cells, so they take minutes; to run the rest
+//! locally, filter them out by name with nextest (`-E 'not test(/kernel::/)'`).
 
 use std::process::Command;
 
 use crate::support::{python_path, root, workbench_ok};
-
-fn skip() -> bool {
-    std::env::var_os("WORKBENCH_SKIP_SLOW").is_some() && std::env::var_os("CI").is_none()
-}
 
 /// A temporary JUPYTER_PATH holding the workbench kernelspec.
 fn kernelspec() -> tempfile::TempDir {
@@ -47,9 +45,6 @@ fn run_suite(module: &str) -> String {
 
 #[test]
 fn jupyter_kernel_test_conformance() {
-    if skip() {
-        return;
-    }
     let text = run_suite("kernel_conformance");
     for test in [
         "test_completion",
@@ -75,17 +70,11 @@ fn jupyter_kernel_test_conformance() {
 
 #[test]
 fn jupyter_client_behaviour() {
-    if skip() {
-        return;
-    }
     run_suite("kernel_client_checks");
 }
 
 #[test]
 fn every_notebook_runs_on_the_kernel() {
-    if skip() {
-        return;
-    }
     let dir = kernelspec();
     // The notebooks read the session's lake: a synthetic programme of 2,000 cases.
     let enclave = tempfile::tempdir().expect("tempdir");
@@ -103,8 +92,11 @@ fn every_notebook_runs_on_the_kernel() {
         .collect();
     notebooks.sort();
     assert!(notebooks.len() >= 5, "{notebooks:?}");
+    let bundles = enclave.path().join("outputs.json");
     let output = Command::new(python_path())
         .arg(root().join("tests/python/run_notebooks.py"))
+        .arg("--outputs")
+        .arg(&bundles)
         .args(&notebooks)
         .env("JUPYTER_PATH", dir.path().join("share/jupyter"))
         .env("JUPYTER_RUNTIME_DIR", dir.path().join("runtime"))
@@ -176,13 +168,23 @@ fn every_notebook_runs_on_the_kernel() {
         ],
         "{report}"
     );
+    // The numbers in those outputs, against pyarrow, lifelines and SciPy.
+    let values = Command::new(python_path())
+        .arg(root().join("tests/python/notebook_values.py"))
+        .arg(enclave.path().join("lake"))
+        .arg(&bundles)
+        .output()
+        .expect("python runs");
+    assert!(
+        values.status.success(),
+        "notebook values differ:\n{}{}",
+        String::from_utf8_lossy(&values.stdout),
+        String::from_utf8_lossy(&values.stderr)
+    );
 }
 
 #[test]
 fn workbench_up_opens_jupyterlab_and_runs_the_cohort_notebook_in_chromium() {
-    if skip() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let screenshot = dir.path().join("cohort-overview.png");
     let output = Command::new(python_path())
@@ -203,6 +205,16 @@ fn workbench_up_opens_jupyterlab_and_runs_the_cohort_notebook_in_chromium() {
     assert_eq!(summary["code_cells"], 4, "{summary}");
     assert!(summary["tables"].as_u64() >= Some(3), "{summary}");
     assert_eq!(summary["error_outputs"], 0, "{summary}");
+    // The number on the page is the one pyarrow counts in the enclave (consent applied).
+    let shown = summary["first_output"].as_str().expect("first output");
+    let expected = format!(
+        "{} cases, {} registrations",
+        summary["expected"]["cases"], summary["expected"]["registrations"]
+    );
+    assert!(
+        shown.contains(&expected),
+        "page shows {shown:?}, expected {expected:?}"
+    );
     let png = std::fs::read(&screenshot).expect("screenshot");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
 }

@@ -3,11 +3,11 @@
 //! for the Parquet files), never against our own code.
 //!
 //! Modules:
-//! - `support`: locating binaries, Python and the shared data; running commands.
+//! - `support`: locating binaries, Python and the test data; running commands.
 //! - `synth`: determinism and shape of the synthetic programme.
 //! - `analysis`: cohorts, frequencies, survival and Fisher tests on TCGA-LAML against
 //!   Python, lifelines and SciPy.
-//! - `import`: MAF and cBioPortal imports against the shared real files.
+//! - `import`: MAF and cBioPortal imports against the real test files.
 //! - `errors`: bad input refused with clear messages, nothing half-written.
 //! - `qc`: FASTQ metrics against fastp, bad input, contract verdicts.
 //! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
@@ -20,3 +20,4 @@ mod kernel;
 mod qc;
 mod support;
 mod synth;
+mod tidy;

@@ -1,11 +1,11 @@
-//! FASTQ QC against fastp on the shared real files, bad input, and contract verdicts.
+//! FASTQ QC against fastp on the real test files, bad input, and contract verdicts.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{bams, shared_data, workbench, workbench_ok};
+use crate::support::{bams, datasets, workbench, workbench_ok};
 
 /// fastp's "before filtering" numbers for one sample (Debian's fastp, installed by ./x test).
 fn fastp(files: &[PathBuf]) -> Value {
@@ -40,7 +40,7 @@ fn ours(files: &[PathBuf]) -> Value {
 }
 
 fn samples() -> Vec<Vec<PathBuf>> {
-    let data = shared_data().join("sequencing");
+    let data = datasets().join("sequencing");
     let pair = |a: &str, b: &str| vec![data.join(a), data.join(b)];
     vec![
         pair("fastp_testdata/R1.fq", "fastp_testdata/R2.fq"),
@@ -113,8 +113,7 @@ fn fails_naming(path: &Path, needles: &[&str]) {
 #[test]
 fn bad_fastq_is_refused_with_file_and_record() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let real =
-        std::fs::read(shared_data().join("sequencing/derived/HCC1143_R1.fq.gz")).expect("read");
+    let real = std::fs::read(datasets().join("sequencing/derived/HCC1143_R1.fq.gz")).expect("read");
     let truncated = dir.path().join("truncated.fq.gz");
     std::fs::write(&truncated, &real[..real.len() / 3]).expect("write");
     fails_naming(&truncated, &["truncated.fq.gz", "truncated or corrupt"]);
@@ -238,7 +237,7 @@ fn multiqc_reads_our_custom_content() {
     args.extend(["--multiqc", content.to_str().expect("utf-8"), "--json"]);
     let report: Value = serde_json::from_str(&workbench_ok(&args)).expect("JSON");
     assert!(content.join("HCC1143_workbench_fastq_mqc.json").is_file());
-    let bam = shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
+    let bam = datasets().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
     let bam_report: Value = serde_json::from_str(&workbench_ok(&[
         "qc",
         "bam",
@@ -425,7 +424,7 @@ fn bam_counts_equal_samtools_flagstat() {
 #[test]
 fn verdict_reads_the_bam_report() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bam = shared_data().join("sequencing/derived/HCC1143_BL.grch38tiny.markdup.bam");
+    let bam = datasets().join("sequencing/derived/HCC1143_BL.grch38tiny.markdup.bam");
     let report = workbench_ok(&["qc", "bam", bam.to_str().expect("utf-8"), "--json"]);
     let saved = dir.path().join("bam.json");
     std::fs::write(&saved, &report).expect("write");
@@ -472,9 +471,8 @@ fn verdict_reads_the_bam_report() {
 #[test]
 fn bad_bam_is_refused_with_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let real =
-        std::fs::read(shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam"))
-            .expect("read");
+    let real = std::fs::read(datasets().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam"))
+        .expect("read");
     let cut = dir.path().join("cut.bam");
     std::fs::write(&cut, &real[..real.len() / 2]).expect("write");
     let not_bam = dir.path().join("reads.bam");
@@ -494,7 +492,7 @@ fn reports_and_charts_are_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
     // BAM: the standalone page holds the counts, the depth table and three charts.
-    let bam = shared_data().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
+    let bam = datasets().join("sequencing/derived/HCC1143.grch38tiny.markdup.bam");
     let report: Value = serde_json::from_str(&workbench_ok(&[
         "qc",
         "bam",

@@ -1,4 +1,4 @@
-//! Helpers: where the binaries, the Python environment and the shared data are.
+//! Helpers: where the binaries, the Python environment and the test data are.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -28,16 +28,10 @@ pub(crate) fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// The real data shared with the project (`../shared/data`, or `$WORKBENCH_SHARED_DATA`).
-pub(crate) fn shared_data() -> PathBuf {
-    let path = std::env::var_os("WORKBENCH_SHARED_DATA")
-        .map_or_else(|| root().join("../shared/data"), PathBuf::from);
-    assert!(
-        path.join("MANIFEST.md").is_file(),
-        "shared data not found at {}; set WORKBENCH_SHARED_DATA",
-        path.display()
-    );
-    path
+/// The real test data in the repository (`datasets/`: `sequencing/` and `clinical/`, each
+/// with a MANIFEST.md giving origin, licence and checksums).
+pub(crate) fn datasets() -> PathBuf {
+    root().join("datasets")
 }
 
 /// Runs `workbench` with `args`.
@@ -121,7 +115,7 @@ pub(crate) fn describe(dir: &Path) -> serde_json::Value {
 /// maftools' TCGA-LAML MAF and annotation imported into `out` (registered 2026-01-15);
 /// returns the two source files.
 pub(crate) fn import_laml(out: &Path) -> (PathBuf, PathBuf) {
-    let data = shared_data().join("clinical/maftools_tcga_laml");
+    let data = datasets().join("clinical/maftools_tcga_laml");
     let (maf, annot) = (
         data.join("tcga_laml.maf.gz"),
         data.join("tcga_laml_annot.tsv"),
@@ -140,9 +134,9 @@ pub(crate) fn import_laml(out: &Path) -> (PathBuf, PathBuf) {
     (maf, annot)
 }
 
-/// Every BAM in the shared sequencing data (all indexed), sorted by path.
+/// Every BAM in the sequencing test data (all indexed), sorted by path.
 pub(crate) fn bams() -> Vec<PathBuf> {
-    let data = shared_data().join("sequencing");
+    let data = datasets().join("sequencing");
     let mut out = Vec::new();
     for dir in [
         "derived",

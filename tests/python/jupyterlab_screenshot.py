@@ -21,6 +21,10 @@ import urllib.request
 
 from playwright.sync_api import sync_playwright
 
+from lake_view import read, visible_cases
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 NOTEBOOK = "01-cohort-overview.ipynb"
 
 
@@ -100,10 +104,29 @@ def main():
             kernels_idle(base, token, timeout=600)
             page.wait_for_timeout(1000)
             tables = page.locator(".jp-OutputArea-output table.dataframe").count()
+            # The first cell's number as the page shows it ("N cases, M registrations").
+            first = page.locator(".jp-CodeCell .jp-OutputArea-output").first.inner_text()
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
             page.screenshot(path=screenshot, full_page=True)
             browser.close()
-        print(json.dumps({"code_cells": code_cells, "tables": tables, "error_outputs": errors}))
+        # The same numbers, computed here from the enclave's lake with our own consent rule.
+        lake = os.path.join(ROOT, ".work/enclave/lake")
+        visible = visible_cases(lake)
+        expected = {
+            "cases": sum(1 for r in read(lake, "clinical/diagnoses.parquet", ["case_id"]) if r["case_id"] in visible),
+            "registrations": sum(1 for r in read(lake, "registrations.parquet", ["case_id"]) if r["case_id"] in visible),
+        }
+        print(
+            json.dumps(
+                {
+                    "code_cells": code_cells,
+                    "tables": tables,
+                    "error_outputs": errors,
+                    "first_output": first,
+                    "expected": expected,
+                }
+            )
+        )
     finally:
         os.killpg(up.pid, signal.SIGTERM)
         try:

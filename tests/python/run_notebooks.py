@@ -1,5 +1,8 @@
 """Executes every notebook given on the command line with nbclient on the workbench kernel
-and prints, per notebook, the output types each code cell produced (as JSON)."""
+and prints, per notebook, the output types each code cell produced (as JSON).
+
+With `--outputs FILE` first, it also writes every output's MIME bundle (per notebook, per
+code cell) to FILE, for `notebook_values.py` to check the numbers in them."""
 
 import base64
 import binascii
@@ -31,8 +34,12 @@ def kinds(output):
     return output["output_type"] + "/" + "+".join(mimes)
 
 
-report = {}
-for path in sys.argv[1:]:
+args = sys.argv[1:]
+outputs_file = None
+if args[:1] == ["--outputs"]:
+    outputs_file, args = args[1], args[2:]
+report, bundles = {}, {}
+for path in args:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, kernel_name="workbench", timeout=600).execute()
     report[path] = [
@@ -40,4 +47,12 @@ for path in sys.argv[1:]:
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]
+    bundles[path] = [
+        [o.get("data") or {"text/plain": o.get("text", "")} for o in cell.get("outputs", [])]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+if outputs_file:
+    with open(outputs_file, "w") as f:
+        json.dump(bundles, f)
 json.dump(report, sys.stdout)

@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use polars::prelude::*;
 
-use crate::analysis::{Error, Read, frame, protein_altering, samples};
 use crate::cohort::{CODING_MB, Cohort};
 use crate::lake::{Lake, Table};
+use crate::query::{Error, Read, frame, protein_altering, samples};
 
 /// Per case, the first value of `column` in `table` (the registered diagnosis when a
 /// case has several rows).
@@ -65,7 +65,9 @@ impl Firsts {
 ///
 /// The lake's error, naming the table and column.
 pub fn wide(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
-    let members = crate::analysis::members(cohort);
+    // Consent decides membership again: the cohort may predate a withdrawal (R31).
+    let cohort = &*cohort.visible_in(lake)?;
+    let members = crate::query::members(cohort);
     let registration = first_by_case(lake, Table::Registrations, &["institution"], &members)?;
     let diagnosis = first_by_case(
         lake,
@@ -129,7 +131,7 @@ pub fn wide(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
         *e = e.max(value);
     }
 
-    let ids: Vec<&str> = cohort.cases.iter().map(String::as_str).collect();
+    let ids: Vec<&str> = cohort.cases().iter().map(String::as_str).collect();
     fn text<'a>(ids: &[&str], f: &'a Firsts, i: usize) -> Vec<Option<&'a str>> {
         ids.iter().map(|c| f.get(c, i)).collect()
     }
@@ -235,7 +237,9 @@ fn is_tumour(sample_type: &str) -> bool {
 ///
 /// The lake's error, naming the table and column.
 pub fn long(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
-    let members = crate::analysis::members(cohort);
+    // Consent decides membership again: the cohort may predate a withdrawal (R31).
+    let cohort = &*cohort.visible_in(lake)?;
+    let members = crate::query::members(cohort);
     let diagnosis = first_by_case(lake, Table::Diagnoses, &["cancer_type", "stage"], &members)?;
     let sample_table = Read::new(
         lake,
@@ -293,7 +297,7 @@ pub fn long(lake: &Lake, cohort: &Cohort) -> Result<DataFrame, Error> {
         vaf: Vec<Option<f64>>,
     }
     let mut rows = Rows::default();
-    for case in &cohort.cases {
+    for case in cohort.cases() {
         let samples = by_case.get(case.as_str()).map_or(&[][..], Vec::as_slice);
         let mut push = |sample: Option<usize>, variant: Option<usize>| {
             rows.case.push(case);
@@ -434,7 +438,7 @@ mod tests {
         let (_dir, lake, d) = lake();
         let cohort = select(&lake, &Query::default()).expect("cohort");
         let long = long(&lake, &cohort).expect("long");
-        let members = crate::analysis::members(&cohort);
+        let members = crate::query::members(&cohort);
         let calls_per_sample = counts(
             d.somatic_variants
                 .iter()

@@ -19,59 +19,87 @@ use crate::lake::{self, Lake, Table};
 use crate::vocab::{BestResponse, OncoTree, UICC_STAGES, closest, is_protein_altering};
 
 /// Conditions a case must all meet; empty fields do not restrict.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// The same fields are the criteria flags of the `workbench` command (`--cancer-type`,
+/// `--gene`, …), so the command line and the API cannot drift apart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default)]
 pub struct Criteria {
     /// OncoTree codes; each includes its subtree (`NSCLC` takes `LUAD`).
+    #[arg(long = "cancer-type", value_name = "ONCOTREE")]
     pub cancer_types: Vec<String>,
     /// UICC stage groups; a group without letter (`III`) takes its sub-groups (`IIIA`).
+    #[arg(long = "stage")]
     pub stages: Vec<String>,
     /// Histological or molecular subtypes as recorded in `diagnoses.subtype` (FAB `M4`).
+    #[arg(long = "subtype")]
     pub subtypes: Vec<String>,
     /// `female` / `male` (GDC).
+    #[arg(long)]
     pub sex: Option<String>,
     /// Youngest age at diagnosis, years.
+    #[arg(long)]
     pub min_age: Option<i32>,
     /// Oldest age at diagnosis, years.
+    #[arg(long)]
     pub max_age: Option<i32>,
     /// Registering institutions (data acquirers).
+    #[arg(long = "institution")]
     pub institutions: Vec<String>,
     /// DUO consent scopes (`GRU`, `HMB`, `DS`).
+    #[arg(long = "consent-scope")]
     pub consent_scopes: Vec<String>,
     /// R1 eligibility as recorded (consent, specimen, refractory and alive, or rare).
+    #[arg(long)]
     pub eligible: Option<bool>,
     /// Genes with a somatic call (protein-altering unless `include_silent`).
+    #[arg(long = "gene")]
     pub genes: Vec<String>,
     /// MAF variant classes the gene criterion counts instead of the protein-altering set.
+    #[arg(long = "variant-class")]
     pub variant_classes: Vec<String>,
     /// SO consequences the gene criterion counts (`missense_variant`), besides the class rule.
+    #[arg(long = "consequence")]
     pub consequences: Vec<String>,
     /// Count silent, intronic, UTR and intergenic calls as "mutated" too.
+    #[arg(long)]
     pub include_silent: bool,
     /// Genes that must be wild type: profiled, and no counted call in the gene.
+    #[arg(long = "wild-type")]
     pub wild_type_genes: Vec<String>,
     /// Has (true) or has not (false) any counted call; `false` needs a profiled sample.
+    #[arg(long)]
     pub mutated: Option<bool>,
     /// Smallest tumour mutational burden (protein-altering calls per coding megabase,
     /// [`CODING_MB`]) of any profiled sample.
+    #[arg(long)]
     pub min_tmb: Option<f64>,
     /// Largest tumour mutational burden of any profiled sample.
+    #[arg(long)]
     pub max_tmb: Option<f64>,
     /// Smallest variant allele fraction of a counted call.
+    #[arg(long)]
     pub min_vaf: Option<f64>,
     /// Genes with a germline secondary finding (ACMG SF).
+    #[arg(long = "germline-gene")]
     pub germline_genes: Vec<String>,
     /// Drugs given (any line), as named in `treatments.drugs`.
+    #[arg(long = "drug")]
     pub drugs: Vec<String>,
     /// Drug classes given (any line).
+    #[arg(long = "drug-class")]
     pub drug_classes: Vec<String>,
     /// Restrict the drug criteria to this line of therapy.
+    #[arg(long)]
     pub line: Option<i32>,
     /// Best overall responses (RECIST 1.1).
+    #[arg(long = "best-response")]
     pub best_responses: Vec<String>,
     /// Has (true) or has not (false) had a CTCAE grade ≥3 adverse event.
+    #[arg(long)]
     pub grade3_adverse_event: Option<bool>,
     /// `alive` / `dead`.
+    #[arg(long)]
     pub vital_status: Option<String>,
 }
 
@@ -95,7 +123,12 @@ impl From<Criteria> for Query {
     }
 }
 
-/// A selected cohort.
+/// A selected cohort: only cases whose consent covers the lake's use (R31).
+///
+/// A cohort is made by [`select`], [`Cohort::from_cases`] or [`Cohort::open`], each of
+/// which keeps only the cases the lake's use may see; every analysis checks its cohort
+/// against its lake again ([`Cohort::visible_in`]), so a cohort made for another use, or
+/// before a withdrawal, cannot bring a withheld case into a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cohort {
     /// Its name, once saved.
@@ -103,9 +136,12 @@ pub struct Cohort {
     /// How it was selected.
     pub query: Query,
     /// Case ids, sorted.
-    pub cases: Vec<String>,
+    cases: Vec<String>,
     /// Cases per cancer type.
-    pub by_cancer_type: BTreeMap<String, usize>,
+    by_cancer_type: BTreeMap<String, usize>,
+    /// Members dropped when the cohort was last checked against a lake's consent.
+    #[serde(skip)]
+    withheld: usize,
 }
 
 /// Why a cohort cannot be selected.
@@ -128,6 +164,14 @@ pub enum Error {
         field: &'static str,
         /// What is wrong.
         problem: String,
+    },
+    /// A cohort name that is not a plain name: it would write outside its directory.
+    #[error(
+        "cohort name {name:?}: use letters, digits, '.', '_' and '-' (at most 100, not starting with '.')"
+    )]
+    Name {
+        /// The name given.
+        name: String,
     },
     /// A saved cohort could not be read or written.
     #[error("cohort file {}: {detail}", path.display())]
@@ -359,9 +403,11 @@ impl Criteria {
             for i in 0..df.height() {
                 let type_ok = types.is_empty() || cancer.get(i).is_some_and(|c| types.contains(c));
                 let stage_ok = self.stages.is_empty()
-                    || stage
-                        .get(i)
-                        .is_some_and(|s| self.stages.iter().any(|want| in_stage_group(s, want)));
+                    || stage.get(i).is_some_and(|s| {
+                        self.stages
+                            .iter()
+                            .any(|want| crate::vocab::in_stage_group(s, want))
+                    });
                 let subtype_ok = self.subtypes.is_empty()
                     || subtype
                         .get(i)
@@ -793,15 +839,6 @@ fn unknown<'a>(
 
 /// Whether `stage` (as recorded) is in the group `want`: equal, or `want` is a group
 /// without sub-group letter and `stage` one of its sub-groups (`IIIA` in `III`, not `II`).
-fn in_stage_group(stage: &str, want: &str) -> bool {
-    if stage == want {
-        return true;
-    }
-    let numeral =
-        |s: &str| -> String { s.chars().take_while(|c| matches!(c, 'I' | 'V')).collect() };
-    want.chars().all(|c| matches!(c, 'I' | 'V')) && numeral(stage) == want
-}
-
 fn sample_cases(tables: &mut Tables<'_>) -> Result<HashMap<String, String>, Error> {
     let df = tables.get(
         Table::Samples,
@@ -930,21 +967,12 @@ pub fn select(lake: &Lake, query: &Query) -> Result<Cohort, Error> {
     for criteria in query.include.iter().chain(&query.exclude) {
         criteria.check(&known)?;
     }
-    // The universe: registered cases whose consent stands.
-    let df = tables
-        .get(Table::Cases, &["case_id", "consent_withdrawn_on"])?
-        .clone();
-    let ids = strings(&df, Table::Cases, "case_id")?;
-    let withdrawn = df
-        .column("consent_withdrawn_on")
-        .map(|c| c.is_not_null())
-        .map_err(|source| Error::Table {
-            table: "cases",
-            source,
-        })?;
-    let universe: CaseSet = (0..df.height())
-        .filter(|&i| !withdrawn.get(i).unwrap_or(false))
-        .filter_map(|i| ids.get(i).map(str::to_owned))
+    // The universe: every case the lake's use may see (the lake withholds the others).
+    let df = tables.get(Table::Cases, &["case_id"])?.clone();
+    let universe: CaseSet = strings(&df, Table::Cases, "case_id")?
+        .iter()
+        .flatten()
+        .map(str::to_owned)
         .collect();
     let mut selected = if query.include.is_empty() {
         universe.clone()
@@ -959,26 +987,47 @@ pub fn select(lake: &Lake, query: &Query) -> Result<Cohort, Error> {
         let out = criteria.cases(&mut tables, &universe)?;
         selected.retain(|c| !out.contains(c));
     }
-    let registrations = tables.get(
-        Table::Registrations,
-        &["case_id", "institution", "cancer_type"],
-    )?;
-    let ids = strings(registrations, Table::Registrations, "case_id")?;
-    let types = strings(registrations, Table::Registrations, "cancer_type")?;
-    let mut by_cancer_type = BTreeMap::new();
-    for i in 0..registrations.height() {
-        if ids.get(i).is_some_and(|c| selected.contains(c)) {
-            *by_cancer_type
-                .entry(types.get(i).unwrap_or("(missing)").to_owned())
-                .or_insert(0) += 1;
-        }
-    }
+    let by_cancer_type = by_cancer_type(lake, &selected)?;
     Ok(Cohort {
         name: None,
         query: query.clone(),
         cases: selected.into_iter().collect(),
         by_cancer_type,
+        withheld: 0,
     })
+}
+
+/// Refuses names that are not plain file names: a saved cohort stays in its directory.
+fn check_name(name: &str) -> Result<(), Error> {
+    let plain = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if plain {
+        Ok(())
+    } else {
+        Err(Error::Name {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Cases of `members` per registered cancer type.
+fn by_cancer_type(lake: &Lake, members: &CaseSet) -> Result<BTreeMap<String, usize>, Error> {
+    let registrations = read(lake, Table::Registrations, &["case_id", "cancer_type"])?;
+    let ids = strings(&registrations, Table::Registrations, "case_id")?;
+    let types = strings(&registrations, Table::Registrations, "cancer_type")?;
+    let mut by_cancer_type = BTreeMap::new();
+    for (id, cancer_type) in strs(ids).zip(strs(types)) {
+        if id.is_some_and(|c| members.contains(c)) {
+            *by_cancer_type
+                .entry(cancer_type.unwrap_or("(missing)").to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    Ok(by_cancer_type)
 }
 
 impl Cohort {
@@ -996,36 +1045,104 @@ impl Cohort {
     ///
     /// # Errors
     ///
-    /// [`Error::File`] when it cannot be written.
+    /// [`Error::Name`] for a name that is not a plain file name (`../x`), [`Error::File`]
+    /// when it cannot be written.
     pub fn save(&mut self, dir: &std::path::Path, name: &str) -> Result<PathBuf, Error> {
-        self.name = Some(name.to_owned());
+        check_name(name)?;
         let path = dir.join(format!("{name}.cohort.json"));
         let failed = |detail: String| Error::File {
             path: path.clone(),
             detail,
         };
-        let text = serde_json::to_string_pretty(self).map_err(|e| failed(e.to_string()))?;
-        let staging = dir.join(format!(
-            ".{name}.cohort.json.partial-{}",
-            std::process::id()
-        ));
-        std::fs::write(&staging, text).map_err(|e| failed(e.to_string()))?;
-        std::fs::rename(&staging, &path).map_err(|e| failed(e.to_string()))?;
+        let mut saved = self.clone();
+        saved.name = Some(name.to_owned());
+        let text = serde_json::to_string_pretty(&saved).map_err(|e| failed(e.to_string()))?;
+        crate::durable::write(&path, text.as_bytes()).map_err(|e| {
+            let source = std::error::Error::source(&e).map(ToString::to_string);
+            failed(format!("{e}: {}", source.unwrap_or_default()))
+        })?;
+        self.name = Some(name.to_owned());
         Ok(path)
     }
 
-    /// Opens a saved cohort: the same members as when it was saved.
+    /// Opens a saved cohort: the members it was saved with whose consent still covers
+    /// `lake`'s use (a case withdrawn since is dropped, and counted in
+    /// [`withheld`](Cohort::withheld)).
     ///
     /// # Errors
     ///
-    /// [`Error::File`] when it cannot be read or parsed.
-    pub fn open(path: &std::path::Path) -> Result<Cohort, Error> {
+    /// [`Error::File`] when it cannot be read or parsed, or the lake's error.
+    pub fn open(lake: &Lake, path: &std::path::Path) -> Result<Cohort, Error> {
         let failed = |detail: String| Error::File {
             path: path.to_owned(),
             detail,
         };
         let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| failed(e.to_string()))
+        let saved: Cohort = serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
+        Ok(saved.visible_in(lake)?.into_owned())
+    }
+
+    /// A cohort of the given cases (a list from elsewhere): those the lake's use may see.
+    ///
+    /// # Errors
+    ///
+    /// The lake's error.
+    pub fn from_cases(
+        lake: &Lake,
+        cases: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<Cohort, Error> {
+        let cases: CaseSet = cases.into_iter().map(Into::into).collect();
+        Cohort {
+            name: None,
+            query: Query::default(),
+            by_cancer_type: BTreeMap::new(),
+            cases: cases.into_iter().collect(),
+            withheld: 0,
+        }
+        .checked(lake)
+    }
+
+    /// The cohort as `lake`'s use may see it: itself when every member is visible, else
+    /// a copy without the withheld members (R31). Every analysis calls this first.
+    ///
+    /// # Errors
+    ///
+    /// The lake's error.
+    pub fn visible_in(&self, lake: &Lake) -> Result<std::borrow::Cow<'_, Cohort>, Error> {
+        let visible = &lake.visible()?.cases;
+        if self.cases.iter().all(|c| visible.contains(c)) {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        }
+        Ok(std::borrow::Cow::Owned(self.clone().checked(lake)?))
+    }
+
+    /// Keeps the visible members and recounts the cancer types.
+    fn checked(mut self, lake: &Lake) -> Result<Cohort, Error> {
+        let visible = &lake.visible()?.cases;
+        let before = self.cases.len();
+        self.cases.retain(|c| visible.contains(c));
+        self.cases.sort();
+        self.cases.dedup();
+        self.withheld += before - self.cases.len();
+        let members: CaseSet = self.cases.iter().cloned().collect();
+        self.by_cancer_type = by_cancer_type(lake, &members)?;
+        Ok(self)
+    }
+
+    /// Case ids, sorted.
+    pub fn cases(&self) -> &[String] {
+        &self.cases
+    }
+
+    /// Cases per registered cancer type.
+    pub fn by_cancer_type(&self) -> &BTreeMap<String, usize> {
+        &self.by_cancer_type
+    }
+
+    /// Members dropped because consent no longer covers the lake's use (a withdrawal
+    /// since the cohort was saved, or a cohort made for another use).
+    pub fn withheld(&self) -> usize {
+        self.withheld
     }
 
     /// The summary card: size, cases per cancer type, criteria.

@@ -113,13 +113,27 @@ impl Svg {
         print_content(&self.bundle());
     }
 
-    /// Writes the SVG document to `path`.
+    /// Writes the SVG document to `path`, whole or not at all ([`crate::durable`]).
     ///
     /// # Errors
     ///
-    /// The I/O error of the write.
-    pub fn save(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        std::fs::write(path, &self.svg)
+    /// The failed step and path; an earlier file at `path` is kept.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), crate::durable::Error> {
+        crate::durable::write(path.as_ref(), self.svg.as_bytes())
+    }
+
+    /// Writes the figure as a PNG file to `path`, whole or not at all.
+    ///
+    /// # Errors
+    ///
+    /// The rasterising error (no fonts, usually) or the failed write.
+    pub fn save_png(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let png = self.png()?;
+        crate::durable::write(path.as_ref(), &png)?;
+        Ok(())
     }
 
     /// The figure as PNG bytes, one pixel per SVG unit.
@@ -261,6 +275,17 @@ pub fn to_html(df: &DataFrame) -> String {
     }
     html.push_str("</tbody></table></div>");
     html
+}
+
+/// A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `max` into about `parts`.
+pub(crate) fn nice_step(max: f64, parts: f64) -> f64 {
+    let raw = max / parts;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw)
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@ use std::fmt::Write as _;
 use plotters::prelude::*;
 use polars::prelude::*;
 
-use crate::analysis::{Error, protein_altering, samples};
 use crate::cohort::Cohort;
 use crate::display::Svg;
 use crate::lake::Lake;
+use crate::query::{Error, protein_altering, samples};
 
 const WIDTH: u32 = 820;
 const ROW: i32 = 22;
@@ -26,23 +26,12 @@ fn font(size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().into()
 }
 
-/// A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `max` into about `parts`.
-pub(crate) fn nice_step(max: f64, parts: f64) -> f64 {
-    let raw = max / parts;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(raw)
-}
-
 /// Round axis ticks from 0 to at least `max` (about five).
 fn ticks(max: f64) -> Vec<f64> {
     if max <= 0.0 {
         return vec![0.0, 1.0];
     }
-    let step = nice_step(max, 5.0);
+    let step = crate::display::nice_step(max, 5.0);
     let mut out = vec![0.0];
     while *out.last().unwrap_or(&0.0) < max {
         out.push(out.len() as f64 * step);
@@ -237,12 +226,14 @@ pub const ONCOPRINT_MAX_CASES: usize = 1500;
 ///
 /// [`Error::Request`] without genes, or the lake's error.
 pub fn oncoprint(lake: &Lake, cohort: &Cohort, genes: &[String]) -> Result<Svg, Error> {
+    // Consent decides membership again: the cohort may predate a withdrawal (R31).
+    let cohort = &*cohort.visible_in(lake)?;
     if genes.is_empty() {
         return Err(Error::Request(
             "an oncoprint needs at least one gene".into(),
         ));
     }
-    let members = crate::analysis::members(cohort);
+    let members = crate::query::members(cohort);
     let samples = samples(lake, &members)?;
     let calls = protein_altering(lake, &samples)?;
     let row_of: HashMap<&str, usize> = genes
@@ -266,7 +257,7 @@ pub fn oncoprint(lake: &Lake, cohort: &Cohort, genes: &[String]) -> Result<Svg, 
         };
     }
     let profiled = cohort
-        .cases
+        .cases()
         .iter()
         .filter(|c| samples.profiled.contains(c.as_str()))
         .count();

@@ -9,6 +9,7 @@ mod column;
 mod record;
 mod store;
 mod validate;
+mod view;
 
 use std::path::PathBuf;
 
@@ -18,6 +19,7 @@ pub use record::{
     AdverseEvent, Background, Case, Course, Diagnosis, GermlineVariant, Registration, Sample,
     SequencingQc, SomaticVariant, Specimen, Treatment,
 };
+pub(crate) use store::write_tables;
 pub use store::{ColumnInfo, Lake, TableInfo};
 pub use validate::Problem;
 
@@ -229,6 +231,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Staging or committing the lake's directory failed.
+    #[error(transparent)]
+    Durable(#[from] crate::durable::Error),
     /// Polars failed to write or read a table.
     #[error("{action} table {} at {}", table.name(), path.display())]
     Parquet {

@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod clinical;
 pub mod cohort;
 pub mod display;
+pub mod durable;
 pub mod figures;
 mod hash;
 pub mod import;
@@ -22,9 +23,12 @@ pub mod interrupt;
 pub mod lake;
 pub mod prelude;
 pub mod qc;
+pub mod query;
 pub mod session;
 pub mod survival;
 pub mod synth;
 pub mod vocab;
 
 pub use lake::{Dataset, Lake, Table};
+/// The programme's data-use policy: consent decisions and the rules that make them.
+pub use workbench_governance as governance;

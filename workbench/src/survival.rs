@@ -551,7 +551,7 @@ fn format_p(p: f64) -> String {
 
 /// About six round tick times from 0 to `max`.
 fn time_ticks(max: f64) -> Vec<f64> {
-    let step = crate::figures::nice_step(max, 6.0);
+    let step = crate::display::nice_step(max, 6.0);
     (0..)
         .map(|i| i as f64 * step)
         .take_while(|t| *t <= max)
@@ -744,7 +744,7 @@ pub fn from_frame(
 pub enum CohortError {
     /// The grouping failed (an unknown field, say).
     #[error(transparent)]
-    Grouping(#[from] crate::analysis::Error),
+    Grouping(#[from] crate::query::Error),
     /// The lake could not be read.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
@@ -766,10 +766,12 @@ pub fn of_cohort(
     cohort: &crate::cohort::Cohort,
     by: Option<&str>,
 ) -> Result<Survival, CohortError> {
+    // Consent decides membership again: the cohort may predate a withdrawal (R31).
+    let cohort = &*cohort.visible_in(lake)?;
     use crate::lake::Table;
     use polars::prelude::*;
     let members: std::collections::HashSet<&str> =
-        cohort.cases.iter().map(String::as_str).collect();
+        cohort.cases().iter().map(String::as_str).collect();
     let course = lake.frame(Table::Course)?;
     let ids = course
         .column("case_id")
@@ -788,7 +790,7 @@ pub fn of_cohort(
     // The group of each case, from the table that holds the field.
     let labels: Option<std::collections::HashMap<String, String>> = match by {
         None => None,
-        Some(field) => Some(crate::analysis::labels(lake, cohort, field)?),
+        Some(field) => Some(crate::query::labels(lake, cohort, field)?),
     };
     let mut df = course;
     if let Some(labels) = &labels {

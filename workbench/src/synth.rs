@@ -97,17 +97,53 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `out/raw` exists already.
+    #[error("{} already exists; write the programme to a new directory", path.display())]
+    RawExists {
+        /// The existing directory.
+        path: std::path::PathBuf,
+    },
+    /// Staging or committing the output failed.
+    #[error(transparent)]
+    Durable(#[from] crate::durable::Error),
 }
 
-/// Generates the programme and writes it to `out/lake/` (and raw files to `out/raw/`).
+/// Generates the programme and writes it to `out/lake/` and its raw files to `out/raw/`.
+///
+/// Both are built under hidden names and renamed into place at the end, raw files first:
+/// a failure or a kill half-way leaves neither (a kill between the two renames, a window
+/// of one system call, leaves `raw/` without `lake/`, which the next run reports).
 ///
 /// # Errors
 ///
-/// Lake errors (including an existing lake at `out`) and I/O errors on raw files.
+/// Lake errors (an invalid dataset, an existing lake at `out`), [`Error::RawExists`],
+/// and I/O errors.
 pub fn write(config: &Config, out: &Path) -> Result<Summary, Error> {
     let dataset = generate(config);
-    let lake = Lake::create(out, &dataset)?;
-    let raw = fastq::write_raw(config, &dataset, out)?;
+    dataset.validate()?;
+    let lake_dir = out.join("lake");
+    if lake_dir.exists() {
+        return Err(lake::Error::Exists { path: lake_dir }.into());
+    }
+    let raw_dir = out.join("raw");
+    if raw_dir.exists() {
+        return Err(Error::RawExists { path: raw_dir });
+    }
+    let raw_stage = crate::durable::StagedDir::new(&raw_dir)?;
+    let mut raw = fastq::write_raw(config, &dataset, raw_stage.path())?;
+    // The samples name their files where they will be once committed.
+    for sample in &mut raw {
+        for path in [&mut sample.r1, &mut sample.r2] {
+            if let Ok(inside) = path.strip_prefix(raw_stage.path()) {
+                *path = raw_dir.join(inside);
+            }
+        }
+    }
+    let lake_stage = crate::durable::StagedDir::new(&lake_dir)?;
+    lake::write_tables(lake_stage.path(), &dataset)?;
+    raw_stage.commit()?;
+    lake_stage.commit()?;
+    let lake = Lake::open(out)?;
     let rows = lake::Table::ALL
         .iter()
         .map(|&t| (t, dataset.rows(t)))

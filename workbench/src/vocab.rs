@@ -10,8 +10,10 @@ mod terms;
 
 pub use oncotree::{OncoTree, OncoTreeNode};
 pub use terms::{
-    AcmgSf, BestResponse, ConsentScope, SO_CONSEQUENCES, Sex, UICC_STAGES, VARIANT_CLASSIFICATIONS,
-    closest, consequence_for_classification, is_icd10, is_icdo3_morphology, is_icdo3_topography,
-    is_protein_altering, is_so_consequence, is_tnm_category, is_uicc_stage,
-    is_variant_classification,
+    AcmgSf, BestResponse, SO_CONSEQUENCES, Sex, UICC_STAGES, VARIANT_CLASSIFICATIONS, closest,
+    consequence_for_classification, in_stage_group, is_icd10, is_icdo3_morphology,
+    is_icdo3_topography, is_protein_altering, is_so_consequence, is_tnm_category, is_uicc_stage,
+    is_variant_classification, stage_group,
 };
+/// Consent scope as a GA4GH Data Use Ontology primary category (the policy's own type).
+pub use workbench_governance::consent::Scope as ConsentScope;

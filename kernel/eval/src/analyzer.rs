@@ -43,11 +43,13 @@ pub fn sources(template: &Path) -> Option<PathBuf> {
         "core/src/lib.rs",
         "alloc/src/lib.rs",
         "std/src/lib.rs",
-        "Cargo.toml",
+        "proc_macro/src/lib.rs",
     ]
     .iter()
     .all(|file| library.join(file).is_file());
-    complete.then_some(library)
+    // A view made before the sysroot lost its Cargo.toml is made again (see `write`).
+    let stitched = !library.join("Cargo.toml").exists();
+    (complete && stitched).then_some(library)
 }
 
 /// The active toolchain's `library/` source (the `rust-src` component), if installed.
@@ -85,6 +87,11 @@ pub fn write(template: &Path, library: &Path) -> std::io::Result<()> {
                 let docs = "crates/core_arch/src/core_arch_docs.md";
                 stub(&target, "crates/core_arch/src/mod.rs", CORE_ARCH_STUB)?;
                 copy_or_empty(&entry.path().join(docs), &target.join(docs))?;
+                // The stitched sysroot looks for std_detect where it used to live.
+                let std_detect = library.join("std_detect");
+                if std_detect.is_dir() {
+                    std::os::unix::fs::symlink(&std_detect, target.join("crates/std_detect"))?;
+                }
             }
             Some("portable-simd") => {
                 let docs = "crates/core_simd/src/core_simd_docs.md";
@@ -93,6 +100,10 @@ pub fn write(template: &Path, library: &Path) -> std::io::Result<()> {
                 stub(&target, "crates/std_float/src/lib.rs", "")?;
             }
             Some("backtrace") => stub(&target, "src/lib.rs", "")?,
+            // Without the sysroot's Cargo.toml rust-analyzer does not run `cargo metadata`
+            // on it (which, offline in the build layer, waited 12 s for the network and
+            // failed) but "stitches" core, alloc, std and the rest from their directories.
+            Some("Cargo.toml" | "Cargo.lock") => {}
             _ => std::os::unix::fs::symlink(entry.path(), &target)?,
         }
     }
@@ -207,7 +218,8 @@ mod tests {
 
         // Written again over the old one; gone when the toolchain's sources go.
         write(&template, &library).expect("rewritten");
-        std::fs::remove_file(library.join("Cargo.toml")).expect("remove");
+        assert!(!template.join(DIR).join("library/Cargo.toml").exists());
+        std::fs::remove_file(library.join("proc_macro/src/lib.rs")).expect("remove");
         assert_eq!(sources(&template), None);
     }
 }

@@ -20,6 +20,9 @@ mod runtime;
 pub mod session;
 mod syntax;
 
+/// The directory inside the workspace that is a cell's `TMPDIR`.
+pub const CELL_TMP: &str = ".tmp";
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -348,9 +351,18 @@ impl Evcxr {
             dir: session.to_owned(),
             detail: format!("entering: {e}"),
         })?;
+        // Cells' temporary files (the `tempfile` crate, polars spilling to disk) go inside
+        // the workspace, the only place the child may write.
+        let cell_tmp = config.workspace.join(CELL_TMP);
+        std::fs::create_dir_all(&cell_tmp).map_err(|e| Error::Session {
+            dir: cell_tmp.clone(),
+            detail: format!("creating: {e}"),
+        })?;
         // The child confines itself to the workspace before it runs any cell.
         let mut command = Command::new(&config.child);
         command
+            .env("TMPDIR", &cell_tmp)
+            .env("POLARS_TEMP_DIR", &cell_tmp)
             .env(confine::WORKSPACE_VAR, &config.workspace)
             .env(confine::READ_VAR, child_reads)
             .current_dir(&config.workspace);

@@ -1,17 +1,26 @@
 //! Reading and writing lake files: atomic creation, table reads, `describe`.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use serde::Serialize;
+use workbench_governance::Rule;
+use workbench_governance::consent::Use;
 
+use crate::lake::view::{View, today};
 use crate::lake::{Dataset, Error, Table};
 
-/// An existing lake on disk.
+/// An existing lake on disk, seen by one use of the data.
+///
+/// Every read passes the consent decisions for that use (see `lake::view`): rows of a
+/// withdrawn case, or of a case whose consent does not cover the use, are never returned.
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: PathBuf,
+    pub(crate) view: Arc<View>,
 }
 
 /// Shape of one table, as `workbench lake describe` reports it.
@@ -52,40 +61,73 @@ impl Lake {
         if root.exists() {
             return Err(Error::Exists { path: root });
         }
-        fs::create_dir_all(dir).map_err(|source| Error::Io {
-            action: "creating",
-            path: dir.to_owned(),
-            source,
-        })?;
-        let staging = dir.join(format!(".lake.partial-{}", std::process::id()));
-        let result = write_tables(&staging, dataset).and_then(|()| {
-            fs::rename(&staging, &root).map_err(|source| Error::Io {
-                action: "renaming into place",
-                path: root.clone(),
-                source,
-            })
-        });
-        if result.is_err() {
-            // Best effort: the staging directory is ours alone and holds nothing else.
-            let _ = fs::remove_dir_all(&staging);
-        }
-        result.map(|()| Lake { root })
+        let staged = crate::durable::StagedDir::new(&root)?;
+        write_tables(staged.path(), dataset)?;
+        staged.commit()?;
+        Ok(Lake::at(root, Use::overview(today())))
     }
 
-    /// Opens the lake under `dir` (either `dir/lake` or `dir` itself).
+    fn at(root: PathBuf, data_use: Use) -> Lake {
+        Lake {
+            root,
+            view: Arc::new(View::new(data_use)),
+        }
+    }
+
+    /// Opens the lake under `dir` (either `dir/lake` or `dir` itself) for an overview of
+    /// all data by an academic-forum member today (R33), the use of a session without a
+    /// project of its own.
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`] when neither holds `registrations.parquet`.
     pub fn open(dir: &Path) -> Result<Lake, Error> {
+        Lake::open_for(dir, Use::overview(today()))
+    }
+
+    /// Opens the lake under `dir` for `data_use`: reads return only the rows of cases
+    /// whose consent covers that use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when neither `dir/lake` nor `dir` holds `registrations.parquet`.
+    pub fn open_for(dir: &Path, data_use: Use) -> Result<Lake, Error> {
         for root in [dir.join("lake"), dir.to_owned()] {
             if root.join(Table::Registrations.file()).is_file() {
-                return Ok(Lake { root });
+                return Ok(Lake::at(root, data_use));
             }
         }
         Err(Error::NotFound {
             path: dir.to_owned(),
         })
+    }
+
+    /// The same lake seen by another use.
+    pub fn for_use(&self, data_use: Use) -> Lake {
+        Lake::at(self.root.clone(), data_use)
+    }
+
+    /// The use this lake is read for.
+    pub fn data_use(&self) -> &Use {
+        &self.view.data_use
+    }
+
+    /// How many cases consent withholds from this use, per rule (`R31-withdrawn`, …).
+    ///
+    /// # Errors
+    ///
+    /// I/O or Parquet errors reading the consent columns.
+    pub fn withheld(&self) -> Result<BTreeMap<Rule, usize>, Error> {
+        Ok(self.visible()?.withheld.clone())
+    }
+
+    /// Whether the use may see case `case_id`.
+    ///
+    /// # Errors
+    ///
+    /// I/O or Parquet errors reading the consent columns.
+    pub fn is_visible(&self, case_id: &str) -> Result<bool, Error> {
+        Ok(self.visible()?.cases.contains(case_id))
     }
 
     /// The lake root (the directory holding `registrations.parquet`).
@@ -117,6 +159,26 @@ impl Lake {
     }
 
     fn read(&self, table: Table, columns: Option<&[&str]>) -> Result<DataFrame, Error> {
+        let key = Lake::key_column(table);
+        let df = match columns {
+            None => self.read_all(table, None)?,
+            Some(columns) if columns.contains(&key) => self.read_all(table, Some(columns))?,
+            Some(columns) => {
+                let mut with_key = columns.to_vec();
+                with_key.push(key);
+                let df = self.read_all(table, Some(&with_key))?;
+                return self.keep_visible(table, df, false);
+            }
+        };
+        self.keep_visible(table, df, true)
+    }
+
+    /// Reads `table` as stored, every row: only for deciding what the use may see.
+    pub(crate) fn read_all(
+        &self,
+        table: Table,
+        columns: Option<&[&str]>,
+    ) -> Result<DataFrame, Error> {
         let path = self.path(table);
         let file = File::open(&path).map_err(|source| Error::Io {
             action: "opening",
@@ -134,7 +196,7 @@ impl Lake {
             })
     }
 
-    /// Name, row count and columns of every table present, from the Parquet footers only.
+    /// Name, row count (of the rows this use may see) and columns of every table present.
     ///
     /// # Errors
     ///
@@ -158,8 +220,9 @@ impl Lake {
                 source,
             };
             let mut reader = ParquetReader::new(file);
-            let rows = reader.num_rows().map_err(parquet)?;
             let schema = reader.schema().map_err(parquet)?;
+            // The rows this use may see, not the file's: a count is a result too.
+            let rows = self.columns(table, &[Lake::key_column(table)])?.height();
             let columns = schema
                 .iter_values()
                 .map(|field| ColumnInfo {
@@ -178,7 +241,9 @@ impl Lake {
     }
 }
 
-fn write_tables(staging: &Path, dataset: &Dataset) -> Result<(), Error> {
+/// Writes every table of `dataset` into `staging` (a directory not yet in place; its
+/// commit syncs the files).
+pub(crate) fn write_tables(staging: &Path, dataset: &Dataset) -> Result<(), Error> {
     for table in Table::ALL {
         let path = staging.join(table.file());
         let parent = path.parent().expect("table files live in a directory");
@@ -203,11 +268,6 @@ fn write_tables(staging: &Path, dataset: &Dataset) -> Result<(), Error> {
                 path: path.clone(),
                 source,
             })?;
-        file.sync_all().map_err(|source| Error::Io {
-            action: "syncing",
-            path,
-            source,
-        })?;
     }
     Ok(())
 }

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use crate::analysis::{Error, Read, frame};
 use crate::lake::{Lake, Table};
 use crate::qc::contract::Contract;
+use crate::query::{Error, Read, frame};
 
 /// Specimen types the freezing SOP applies to (tissue; blood and bone marrow are not
 /// snap-frozen).

@@ -75,7 +75,7 @@ fn complement(base: u8) -> u8 {
 pub(crate) fn write_raw(
     config: &Config,
     dataset: &Dataset,
-    out: &Path,
+    raw: &Path,
 ) -> Result<Vec<RawSample>, Error> {
     let reference = reference();
     let mut written = Vec::new();
@@ -117,7 +117,7 @@ pub(crate) fn write_raw(
         }
         snvs.sort_by_key(|s| s.offset);
         let purity = rng.normal(0.7, 0.1).clamp(0.4, 0.95);
-        let dir = out.join("raw").join(case_id);
+        let dir = raw.join(case_id);
         fs::create_dir_all(&dir).map_err(|source| Error::Raw {
             path: dir.clone(),
             source,

@@ -76,42 +76,30 @@ impl Sex {
     }
 }
 
-/// Consent scope as a GA4GH Data Use Ontology primary category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConsentScope {
-    /// DUO:0000042 general research use.
-    Gru,
-    /// DUO:0000006 health, medical or biomedical research.
-    Hmb,
-    /// DUO:0000007 disease-specific research (the case's own cancer type).
-    Ds,
-}
-
-impl ConsentScope {
-    /// Every scope.
-    pub const ALL: [ConsentScope; 3] = [Self::Gru, Self::Hmb, Self::Ds];
-
-    /// The DUO short code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Gru => "GRU",
-            Self::Hmb => "HMB",
-            Self::Ds => "DS",
-        }
-    }
-
-    /// Parses a DUO short code.
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == code)
-    }
-}
-
 /// UICC TNM 8th edition stage groups (all sites together).
 pub const UICC_STAGES: &[&str] = &[
     "0", "I", "IA", "IA1", "IA2", "IA3", "IB", "IB1", "IB2", "IC", "II", "IIA", "IIA1", "IIA2",
     "IIB", "IIC", "III", "IIIA", "IIIA1", "IIIA2", "IIIB", "IIIC", "IIIC1", "IIIC2", "IV", "IVA",
     "IVB", "IVC",
 ];
+
+/// The main group of a UICC stage: its Roman numeral (`IIIA` → `III`, `IVB` → `IV`);
+/// `0` and values without a numeral stay as they are.
+///
+/// Every grouping by stage (analyses, cohort criteria, notebooks) goes through here, so
+/// `III` means the same cases everywhere.
+pub fn stage_group(stage: &str) -> &str {
+    let numeral = stage
+        .find(|c: char| !matches!(c, 'I' | 'V'))
+        .map_or(stage, |end| &stage[..end]);
+    if numeral.is_empty() { stage } else { numeral }
+}
+
+/// Whether `stage` lies in the group `want`: the same stage, or a sub-group of a main
+/// group given without letter (`IIIB` in `III`).
+pub fn in_stage_group(stage: &str, want: &str) -> bool {
+    stage == want || (want.chars().all(|c| matches!(c, 'I' | 'V')) && stage_group(stage) == want)
+}
 
 /// Whether `stage` is a UICC TNM 8th stage group.
 pub fn is_uicc_stage(stage: &str) -> bool {

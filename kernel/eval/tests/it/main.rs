@@ -66,6 +66,25 @@ fn text(outputs: &kernel_eval::Outputs) -> Option<&str> {
 }
 
 #[test]
+fn a_cell_writes_temporary_files_inside_its_workspace() {
+    // The `tempfile` crate and polars' spilling use `std::env::temp_dir()`; the confined
+    // child may write only its workspace, so that is where the directory must be.
+    let (mut eval, _) = start();
+    let outputs = eval
+        .evaluate(
+            "let dir = std::env::temp_dir();\n\
+             let path = dir.join(format!(\"probe-{}\", std::process::id()));\n\
+             std::fs::write(&path, \"spilled\").unwrap();\n\
+             let back = std::fs::read_to_string(&path).unwrap();\n\
+             std::fs::remove_file(&path).unwrap();\n\
+             format!(\"{} {}\", dir.ends_with(\".tmp\"), back)",
+            &no_input,
+        )
+        .expect("the cell writes its temporary file");
+    assert_eq!(text(&outputs), Some("\"true spilled\""));
+}
+
+#[test]
 fn values_and_state_persist_across_cells() {
     let (mut eval, _) = start();
     let outputs = eval.evaluate("let x = 40;", &no_input).expect("statement");
@@ -484,8 +503,19 @@ fn the_trimmed_standard_library_completes_as_the_whole_one() {
     // first session starts, confined as that session's thread was; the first may read the
     // trimmed view (its view) and the toolchain (a system read), the second only the
     // toolchain. (A kernel runs one session per process.)
+    // The whole library is read the same way as the trimmed one, stitched from its
+    // directories without the sysroot's Cargo.toml (see `analyzer::write`), so that only
+    // the trimming differs between the two.
+    let whole_view = template.join("whole/library");
+    std::fs::create_dir_all(&whole_view).expect("whole view");
+    for entry in std::fs::read_dir(&library).expect("library").flatten() {
+        let name = entry.file_name();
+        if name != "Cargo.toml" && name != "Cargo.lock" {
+            std::os::unix::fs::symlink(entry.path(), whole_view.join(&name)).expect("link");
+        }
+    }
     let trimmed = completions_with(&trimmed, vec![template.clone()], PROBES, &tmp);
-    let whole = completions_with(&library, Vec::new(), PROBES, &tmp);
+    let whole = completions_with(&whole_view, vec![template.clone()], PROBES, &tmp);
     for ((probe, whole), trimmed) in PROBES.iter().zip(&whole).zip(&trimmed) {
         assert!(whole.len() > 5, "{probe:?}: only {whole:?}");
         let missing: Vec<_> = whole.iter().filter(|c| !trimmed.contains(c)).collect();

@@ -10,8 +10,25 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::kernelspec;
 use workbench::synth;
+
+use super::kernelspec;
+
+/// Arguments of `workbench up`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Port for JupyterLab on 127.0.0.1.
+    #[arg(long, default_value_t = 8888)]
+    port: u16,
+    /// Cases in the synthetic demo enclave (made once).
+    #[arg(long, default_value_t = 10_000)]
+    cases: usize,
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    let root = super::workspace_root()?;
+    up(&Layout { root }, args.port, args.cases)
+}
 
 /// Where `up` keeps its state, relative to the workspace root.
 pub(crate) struct Layout {
@@ -37,7 +54,7 @@ fn step(n: usize, total: usize, what: &str) {
     }
 }
 
-fn run(command: &mut Command, what: &str) -> Result<()> {
+fn run_step(command: &mut Command, what: &str) -> Result<()> {
     let status = command
         .status()
         .with_context(|| format!("starting {what}"))?;
@@ -48,7 +65,7 @@ fn run(command: &mut Command, what: &str) -> Result<()> {
 }
 
 /// Prepares everything and runs JupyterLab until it is stopped.
-pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
+fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
     let total = 4;
     let started = Instant::now();
     let venv = layout.venv();
@@ -62,11 +79,11 @@ pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
         "Python environment with JupyterLab (.work/jupyter-venv)",
     );
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(requirements.as_str()) {
-        run(
+        run_step(
             Command::new("python3").args(["-m", "venv"]).arg(&venv),
             "python3 -m venv",
         )?;
-        run(
+        run_step(
             Command::new(&python)
                 .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
                 .arg(layout.requirements()),
@@ -79,13 +96,7 @@ pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
         total,
         "kernelspec `workbench` and its prelude (first time: several minutes)",
     );
-    let kernel = std::env::current_exe()?.with_file_name("workbench-kernel");
-    if !kernel.is_file() {
-        bail!(
-            "{} not found; build it with `cargo build --workspace --bins`",
-            kernel.display()
-        );
-    }
+    let kernel = kernelspec::kernel_binary()?;
     let prelude = kernelspec::Prelude::of_workspace(&layout.root);
     prelude.prepare(&kernel)?;
     kernelspec::install(&venv.join("share/jupyter"), &kernel, Some(&prelude))
@@ -115,7 +126,7 @@ pub(crate) fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
     if is_root() {
         lab.arg("--allow-root");
     }
-    run(
+    run_step(
         lab.args(["--no-browser", "--ServerApp.ip=127.0.0.1"])
             .arg(format!("--ServerApp.port={port}"))
             .arg(format!("--ServerApp.root_dir={}", notebooks.display()))

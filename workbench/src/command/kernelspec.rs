@@ -3,6 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+use workbench::durable;
+
 /// The kernelspec's name: `jupyter kernelspec list` shows it, notebooks record it.
 pub(crate) const NAME: &str = "workbench";
 
@@ -12,6 +15,19 @@ const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height
 <text x="32" y="56" font-family="sans-serif" font-size="12" fill="#ffffff" text-anchor="middle">WB</text>
 </svg>
 "##;
+
+/// The `workbench-kernel` binary beside this one.
+pub(crate) fn kernel_binary() -> anyhow::Result<PathBuf> {
+    let kernel = std::env::current_exe()
+        .context("locating the workbench binary")?
+        .with_file_name("workbench-kernel");
+    anyhow::ensure!(
+        kernel.is_file(),
+        "{} not found; build it with `cargo build --workspace --bins`",
+        kernel.display()
+    );
+    Ok(kernel)
+}
 
 /// The prelude a kernel starts with: its prepared template and the crate's source.
 pub(crate) struct Prelude {
@@ -31,7 +47,6 @@ impl Prelude {
     /// Builds the template (or checks that it is up to date) with `kernel prepare`;
     /// progress goes to stderr.
     pub(crate) fn prepare(&self, kernel: &Path) -> anyhow::Result<()> {
-        use anyhow::Context;
         let status = std::process::Command::new(kernel)
             .arg("prepare")
             .arg("--template")
@@ -49,18 +64,15 @@ impl Prelude {
 }
 
 /// Writes `data_dir/kernels/workbench/` with `kernel.json` pointing at `kernel`, and
-/// returns the directory. The spec is staged beside its target and renamed into
-/// place, replacing an older one whole.
+/// returns the directory. Each file is replaced whole ([`workbench::durable`]), the logo
+/// first and `kernel.json` last, so a failed reinstall leaves the earlier spec working.
 pub(crate) fn install(
     data_dir: &Path,
     kernel: &Path,
     prelude: Option<&Prelude>,
-) -> std::io::Result<PathBuf> {
-    let kernels = data_dir.join("kernels");
-    fs::create_dir_all(&kernels)?;
-    let target = kernels.join(NAME);
-    let staging = kernels.join(format!(".{NAME}.partial-{}", std::process::id()));
-    fs::create_dir_all(&staging)?;
+) -> anyhow::Result<PathBuf> {
+    let target = data_dir.join("kernels").join(NAME);
+    fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let mut env = serde_json::Map::new();
     if let Some(prelude) = prelude {
         env.insert(
@@ -83,11 +95,7 @@ pub(crate) fn install(
         "env": env,
     });
     let text = serde_json::to_string_pretty(&spec).expect("a JSON value serialises");
-    fs::write(staging.join("kernel.json"), text)?;
-    fs::write(staging.join("logo-svg.svg"), LOGO)?;
-    if target.exists() {
-        fs::remove_dir_all(&target)?;
-    }
-    fs::rename(&staging, &target)?;
+    durable::write(&target.join("logo-svg.svg"), LOGO.as_bytes())?;
+    durable::write(&target.join("kernel.json"), text.as_bytes())?;
     Ok(target)
 }

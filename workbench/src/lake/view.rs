@@ -1,0 +1,236 @@
+//! The rows a use may see: every table read through [`Lake`] passes the consent decisions
+//! of `workbench-governance` (R31, R32, R34) for the case the row belongs to.
+//!
+//! This is the one place where consent meets data. Cohorts, joins, analyses, figures,
+//! QC feedback, `table()` in a cell and the CLI all read through [`Lake`], so a withdrawn
+//! case, or a case whose consent does not cover the use, cannot reach any of them.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use workbench_governance::Rule;
+use workbench_governance::consent::{self, Facts, Use};
+
+use crate::hash::{FastSet, strs};
+use crate::lake::{Error, Lake, Table};
+
+/// Which cases, and which of their samples, the lake's use may see.
+#[derive(Debug, Default)]
+pub(crate) struct Visible {
+    /// Cases whose consent covers the use.
+    pub(crate) cases: FastSet<String>,
+    /// Samples of those cases.
+    pub(crate) samples: FastSet<String>,
+    /// Samples of visible cases whose patients agreed to secondary findings (R32).
+    pub(crate) secondary_findings_samples: FastSet<String>,
+    /// Cases withheld, per rule.
+    pub(crate) withheld: BTreeMap<Rule, usize>,
+}
+
+/// The column that ties a table's rows to a case or sample, and which set it must be in.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    Case(&'static str),
+    Sample(&'static str),
+    SecondaryFindingsSample(&'static str),
+}
+
+impl Key {
+    fn of(table: Table) -> Key {
+        match table {
+            Table::Registrations
+            | Table::Cases
+            | Table::Specimens
+            | Table::Background
+            | Table::Diagnoses
+            | Table::Treatments
+            | Table::Course
+            | Table::AdverseEvents
+            | Table::Samples => Key::Case("case_id"),
+            Table::SomaticVariants => Key::Sample("tumor_sample_barcode"),
+            Table::SequencingQc => Key::Sample("sample_id"),
+            Table::GermlineVariants => Key::SecondaryFindingsSample("sample_id"),
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Key::Case(c) | Key::Sample(c) | Key::SecondaryFindingsSample(c) => c,
+        }
+    }
+
+    fn set(self, visible: &Visible) -> &FastSet<String> {
+        match self {
+            Key::Case(_) => &visible.cases,
+            Key::Sample(_) => &visible.samples,
+            Key::SecondaryFindingsSample(_) => &visible.secondary_findings_samples,
+        }
+    }
+}
+
+/// A lake's use and, once read, what it may see (shared by clones of the [`Lake`]).
+#[derive(Debug)]
+pub(crate) struct View {
+    pub(crate) data_use: Use,
+    visible: OnceLock<Visible>,
+}
+
+impl View {
+    pub(crate) fn new(data_use: Use) -> View {
+        View {
+            data_use,
+            visible: OnceLock::new(),
+        }
+    }
+}
+
+/// Today in the data centre's calendar: the date of a use that names none.
+pub(crate) fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+impl Lake {
+    /// What this lake's use may see: decided once per [`Lake`] (and its clones).
+    pub(crate) fn visible(&self) -> Result<&Visible, Error> {
+        if let Some(visible) = self.view.visible.get() {
+            return Ok(visible);
+        }
+        let visible = self.decide()?;
+        // Two threads may decide at once; both get the same answer from the same files.
+        Ok(self.view.visible.get_or_init(|| visible))
+    }
+
+    fn decide(&self) -> Result<Visible, Error> {
+        let cases = self.read_all(
+            Table::Cases,
+            Some(&[
+                "case_id",
+                "consent_date",
+                "consent_scope",
+                "consent_industry",
+                "consent_secondary_findings",
+                "consent_withdrawn_on",
+            ]),
+        )?;
+        let registrations =
+            self.read_all(Table::Registrations, Some(&["case_id", "cancer_type"]))?;
+        let samples = self.read_all(Table::Samples, Some(&["sample_id", "case_id"]))?;
+
+        let schema = |table: Table, detail: PolarsError| Error::Schema {
+            table,
+            path: self.path(table),
+            detail: detail.to_string(),
+        };
+        let cancer_types: crate::hash::FastMap<&str, &str> = {
+            let ids = str_column(&registrations, "case_id")
+                .map_err(|e| schema(Table::Registrations, e))?;
+            let types = str_column(&registrations, "cancer_type")
+                .map_err(|e| schema(Table::Registrations, e))?;
+            strs(ids)
+                .zip(strs(types))
+                .filter_map(|(id, t)| Some((id?, t?)))
+                .collect()
+        };
+        let column = |name: &str| cases.column(name).map_err(|e| schema(Table::Cases, e));
+        let ids = str_column(&cases, "case_id").map_err(|e| schema(Table::Cases, e))?;
+        let scope = str_column(&cases, "consent_scope").map_err(|e| schema(Table::Cases, e))?;
+        let given_on = dates(column("consent_date")?).map_err(|e| schema(Table::Cases, e))?;
+        let withdrawn_on =
+            dates(column("consent_withdrawn_on")?).map_err(|e| schema(Table::Cases, e))?;
+        let industry = column("consent_industry")?
+            .bool()
+            .map_err(|e| schema(Table::Cases, e))?
+            .clone();
+        let findings = column("consent_secondary_findings")?
+            .bool()
+            .map_err(|e| schema(Table::Cases, e))?
+            .clone();
+
+        let mut visible = Visible::default();
+        let mut findings_cases = FastSet::default();
+        for (i, (id, scope)) in strs(ids).zip(strs(scope)).enumerate() {
+            let Some(id) = id else { continue };
+            let facts = Facts {
+                given_on: given_on[i],
+                scope,
+                industry: industry.get(i),
+                secondary_findings: findings.get(i),
+                withdrawn_on: withdrawn_on[i],
+                cancer_type: cancer_types.get(id).copied(),
+            };
+            let decision = consent::decide(&facts, &self.view.data_use);
+            if !decision.allowed {
+                *visible.withheld.entry(decision.rule).or_default() += 1;
+                continue;
+            }
+            if consent::decide_secondary_findings(&facts, &self.view.data_use).allowed {
+                findings_cases.insert(id.to_owned());
+            }
+            visible.cases.insert(id.to_owned());
+        }
+        let sample_ids =
+            str_column(&samples, "sample_id").map_err(|e| schema(Table::Samples, e))?;
+        let case_ids = str_column(&samples, "case_id").map_err(|e| schema(Table::Samples, e))?;
+        for (sample, case) in strs(sample_ids).zip(strs(case_ids)) {
+            let (Some(sample), Some(case)) = (sample, case) else {
+                continue;
+            };
+            if visible.cases.contains(case) {
+                visible.samples.insert(sample.to_owned());
+                if findings_cases.contains(case) {
+                    visible.secondary_findings_samples.insert(sample.to_owned());
+                }
+            }
+        }
+        Ok(visible)
+    }
+
+    /// Keeps the rows of `df` (read from `table`, with its key column) that the use may
+    /// see; drops the key column again unless the caller asked for it.
+    pub(crate) fn keep_visible(
+        &self,
+        table: Table,
+        df: DataFrame,
+        key_requested: bool,
+    ) -> Result<DataFrame, Error> {
+        let key = Key::of(table);
+        let visible = self.visible()?;
+        let set = key.set(visible);
+        let schema = |detail: PolarsError| Error::Schema {
+            table,
+            path: self.path(table),
+            detail: detail.to_string(),
+        };
+        let ids = str_column(&df, key.column()).map_err(schema)?;
+        let mask: BooleanChunked = strs(ids)
+            .map(|id| id.is_some_and(|id| set.contains(id)))
+            .collect();
+        let mut df = df.filter(&mask).map_err(schema)?;
+        if !key_requested {
+            df = df.drop(key.column()).map_err(schema)?;
+        }
+        Ok(df)
+    }
+
+    /// The key column `table`'s rows are filtered on.
+    pub(crate) fn key_column(table: Table) -> &'static str {
+        Key::of(table).column()
+    }
+}
+
+fn str_column<'a>(df: &'a DataFrame, name: &str) -> PolarsResult<&'a StringChunked> {
+    df.column(name)?.str()
+}
+
+/// A date column as `NaiveDate`s (polars stores days since the epoch).
+fn dates(column: &Column) -> PolarsResult<Vec<Option<NaiveDate>>> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch is a date");
+    Ok(column
+        .date()?
+        .physical()
+        .iter()
+        .map(|days| days.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into()))))
+        .collect())
+}
