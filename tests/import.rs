@@ -47,6 +47,8 @@ fn cbioportal_study_with_multi_sample_patients() {
         study.to_str().expect("utf-8"),
         "--registered-on",
         "2026-01-15",
+        "--consent-scope",
+        "GRU",
         "--out",
         out.to_str().expect("utf-8"),
     ]);
@@ -102,6 +104,8 @@ fn column_map_reads_other_annotation_names() {
         "AML",
         "--registered-on",
         "2026-01-15",
+        "--consent-scope",
+        "GRU",
         "--out",
         out.to_str().expect("utf-8"),
     ]);

@@ -9,12 +9,16 @@
 //!   Python, lifelines and SciPy.
 //! - `import`: MAF and cBioPortal imports against the real test files.
 //! - `errors`: bad input refused with clear messages, nothing half-written.
+//! - `hostile`: huge lines, gzip bombs, huge declared sequences, huge BEDs, path names,
+//!   writes killed half-way: bounded memory, clear errors, earlier state whole.
+//! - `tidy`: crate arrows, module cycles, who prints, who writes the lake, `//!` lines.
 //! - `qc`: FASTQ metrics against fastp, bad input, contract verdicts.
 //! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
 
 mod analysis;
 mod depth;
 mod errors;
+mod hostile;
 mod import;
 mod kernel;
 mod qc;

@@ -128,6 +128,8 @@ pub(crate) fn import_laml(out: &Path) -> (PathBuf, PathBuf) {
         annot.to_str().expect("utf-8"),
         "--registered-on",
         "2026-01-15",
+        "--consent-scope",
+        "GRU",
         "--out",
         out.to_str().expect("utf-8"),
     ]);

@@ -68,7 +68,8 @@ fn describe_matches_an_independent_parquet_reader() {
     for table in tables {
         let file = table["file"].as_str().expect("file");
         let truth = &independent[file];
-        assert_eq!(table["rows"], truth["rows"], "{file}");
+        // describe counts the rows consent lets the use see.
+        assert_eq!(table["rows"], truth["visible_rows"], "{file}");
         let names: Vec<&str> = table["columns"]
             .as_array()
             .expect("columns")
@@ -87,7 +88,10 @@ fn describe_matches_an_independent_parquet_reader() {
         .iter()
         .find(|t| t["name"] == "registrations")
         .expect("registrations");
-    assert_eq!(registrations["rows"], 300);
+    // 300 registered; the few the synthetic programme withdrew are withheld (R31).
+    let stored = &independent["registrations.parquet"];
+    assert_eq!(stored["rows"], 300);
+    assert!(registrations["rows"].as_u64() < Some(300), "{registrations}");
     let columns: Vec<&str> = registrations["columns"]
         .as_array()
         .expect("columns")

@@ -86,14 +86,16 @@ class KernelClientChecks(unittest.TestCase):
         reply = self.reply_to(msg_id)
         return reply, time.monotonic() - started
 
-    def test_interrupt_stops_a_long_cell_within_two_seconds(self):
+    def test_interrupt_stops_a_long_cell_at_its_check(self):
         # The kernel answers kernel_info before its prelude has loaded; a cell first makes
         # sure the loop below is running code, not waiting for the prelude.
         self.assertEqual(self.run_cell("let kept = 41;")["content"]["status"], "ok")
+        # How fast is a benchmark's question (docs/benchmarks/kernel.py); here only a hang
+        # fails, on however busy a machine.
         reply, took = self.interrupt_after(
             "loop { std::thread::sleep(std::time::Duration::from_millis(10)); }"
         )
-        self.assertLess(took, 2.0)
+        self.assertLess(took, 60.0)
         self.assertEqual(reply["content"]["status"], "error")
         self.assertEqual(reply["content"]["ename"], "Interrupted")
         # The loop stopped at a check: the child lives on with the earlier variables.
@@ -108,10 +110,10 @@ class KernelClientChecks(unittest.TestCase):
 
     def test_interrupt_of_a_cell_that_never_checks_ends_the_child(self):
         # One long sleep reaches no check: the kernel ends the child after its grace
-        # period, still within two seconds, says the variables are lost, and goes on.
+        # period, says the variables are lost, and goes on.
         self.assertEqual(self.run_cell("let lost = 1;")["content"]["status"], "ok")
         reply, took = self.interrupt_after("std::thread::sleep(std::time::Duration::from_secs(600));")
-        self.assertLess(took, 2.0)
+        self.assertLess(took, 60.0)
         self.assertEqual(reply["content"]["ename"], "EvaluationProcessEnded")
         self.assertIn("variables were lost", reply["content"]["evalue"])
         self.assertEqual(self.run_cell("lost")["content"]["status"], "error")
@@ -141,7 +143,7 @@ class KernelClientChecks(unittest.TestCase):
             '.write(true).open("endless.fastq").expect("fifo")));\n'
             'workbench::qc::fastq::measure(std::path::Path::new("endless.fastq"))?.reads'
         )
-        self.assertLess(took, 2.0)
+        self.assertLess(took, 60.0)
         self.assertEqual(reply["content"]["ename"], "Interrupted")
         results = []
         self.run_cell(

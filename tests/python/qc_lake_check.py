@@ -12,10 +12,19 @@ import sys
 
 import pyarrow.parquet as pq
 
+from lake_view import visible_cases
+
 lake = pathlib.Path(sys.argv[1])
+# Feedback covers the cases whose consent stands (our own reading of R31).
+visible = visible_cases(lake)
+samples = {
+    r["sample_id"]
+    for r in pq.read_table(lake / "samples.parquet", columns=["sample_id", "case_id"]).to_pylist()
+    if r["case_id"] in visible
+}
 sop = collections.defaultdict(lambda: [0, 0, 0])
 for r in pq.read_table(lake / "clinical/specimens.parquet").to_pylist():
-    if r["specimen_type"] not in ("surgical", "biopsy"):
+    if r["case_id"] not in visible or r["specimen_type"] not in ("surgical", "biopsy"):
         continue
     row = sop[r["hospital"]]
     row[0] += 1
@@ -27,7 +36,7 @@ for r in pq.read_table(lake / "clinical/specimens.parquet").to_pylist():
 
 groups = collections.defaultdict(list)
 for r in pq.read_table(lake / "qc/sequencing.parquet").to_pylist():
-    if r["total_bases"] > 0:
+    if r["sample_id"] in samples and r["total_bases"] > 0:
         key = f"{r['sequencing_centre']}|{r['delivered_on'].isoformat()[:7]}"
         groups[key].append(r)
 trends = {}

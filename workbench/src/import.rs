@@ -180,6 +180,7 @@ pub(crate) struct CaseFacts {
     pub(crate) institution: String,
     pub(crate) cancer_type: String,
     pub(crate) registered_on: NaiveDate,
+    pub(crate) consent_scope: Option<crate::vocab::ConsentScope>,
     pub(crate) source: String,
     pub(crate) sex: Option<String>,
     pub(crate) age_at_diagnosis: Option<i32>,
@@ -205,8 +206,10 @@ impl Assembler {
             case_id: facts.case_id.clone(),
             sex: facts.sex,
             age_at_diagnosis: facts.age_at_diagnosis,
-            consent_date: None,
-            consent_scope: None,
+            // The source's data-use terms stand for each patient's consent, given when the
+            // case is registered here.
+            consent_date: facts.consent_scope.map(|_| facts.registered_on),
+            consent_scope: facts.consent_scope.map(|s| s.as_str().to_owned()),
             consent_industry: None,
             consent_secondary_findings: None,
             consent_withdrawn_on: None,

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use clap::Subcommand;
 use workbench::Lake;
 use workbench::import::{self, CbioportalOptions, ClinicalMap, MafOptions};
+use workbench::vocab::ConsentScope;
 
 #[derive(Subcommand)]
 pub(crate) enum Format {
@@ -49,9 +50,18 @@ pub(crate) struct Target {
     /// Registration date, YYYY-MM-DD (default: today).
     #[arg(long)]
     registered_on: Option<NaiveDate>,
+    /// The source's data-use terms as a DUO consent scope (GRU, HMB or DS; TCGA's and
+    /// cBioPortal's public studies are GRU), recorded as each case's consent. Without it
+    /// no consent is recorded and every analysis withholds every case (R31).
+    #[arg(long, value_parser = parse_scope)]
+    consent_scope: Option<ConsentScope>,
     /// Output directory (must not hold a lake yet).
     #[arg(long)]
     out: PathBuf,
+}
+
+fn parse_scope(value: &str) -> Result<ConsentScope, String> {
+    ConsentScope::parse(value).ok_or_else(|| format!("{value:?}: expected GRU, HMB or DS"))
 }
 
 fn today() -> NaiveDate {
@@ -80,6 +90,7 @@ pub(crate) fn run(format: Format) -> Result<()> {
                 cancer_type: target.cancer_type,
                 institution: target.institution,
                 registered_on: target.registered_on.unwrap_or_else(today),
+                consent_scope: target.consent_scope,
                 assay,
             };
             let imported = import::read_maf(&file, &options)
@@ -91,6 +102,7 @@ pub(crate) fn run(format: Format) -> Result<()> {
                 cancer_type: target.cancer_type,
                 institution: target.institution,
                 registered_on: target.registered_on.unwrap_or_else(today),
+                consent_scope: target.consent_scope,
             };
             let imported = import::read_cbioportal(&dir, &options)
                 .with_context(|| format!("importing cBioPortal study {}", dir.display()))?;
@@ -99,6 +111,16 @@ pub(crate) fn run(format: Format) -> Result<()> {
     };
     for warning in &imported.warnings {
         eprintln!("warning: {warning}");
+    }
+    if imported
+        .dataset
+        .cases
+        .iter()
+        .all(|c| c.consent_scope.is_none())
+    {
+        eprintln!(
+            "warning: no consent recorded, so every analysis withholds every case (R31-no-consent); give --consent-scope with the source's data-use terms"
+        );
     }
     let lake = Lake::create(&out, &imported.dataset).context("writing the lake")?;
     let d = &imported.dataset;

@@ -27,6 +27,11 @@ pub struct CbioportalOptions {
     pub cancer_type: Option<String>,
     /// Data-acquiring institution; the study id when absent.
     pub institution: Option<String>,
+    /// The data-use terms of the source as a DUO consent scope (`GRU` for TCGA's and
+    /// cBioPortal's public studies), recorded as every case's consent from its
+    /// registration date; `None` records no consent, and consent then withholds every
+    /// case (R31).
+    pub consent_scope: Option<crate::vocab::ConsentScope>,
     /// Registration date of the imported cases.
     pub registered_on: NaiveDate,
 }
@@ -286,6 +291,7 @@ pub fn read_cbioportal(dir: &Path, options: &CbioportalOptions) -> Result<Import
                 institution: institution.clone(),
                 cancer_type,
                 registered_on: options.registered_on,
+                consent_scope: options.consent_scope,
                 source: study.id.clone(),
                 sex,
                 age_at_diagnosis: age,
@@ -332,6 +338,7 @@ mod tests {
             cancer_type: None,
             institution: None,
             registered_on: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            consent_scope: None,
         }
     }
 

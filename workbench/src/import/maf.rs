@@ -79,6 +79,11 @@ pub struct MafOptions {
     pub cancer_type: Option<String>,
     /// Data-acquiring institution; the MAF `Center` when absent.
     pub institution: Option<String>,
+    /// The data-use terms of the source as a DUO consent scope (`GRU` for TCGA's and
+    /// cBioPortal's public studies), recorded as every case's consent from its
+    /// registration date; `None` records no consent, and consent then withholds every
+    /// case (R31).
+    pub consent_scope: Option<crate::vocab::ConsentScope>,
     /// Registration date of the imported cases.
     pub registered_on: NaiveDate,
     /// Assay of the samples (`WXS`, `WGS`, `panel`), if known.
@@ -117,6 +122,7 @@ pub fn read_maf(path: &Path, options: &MafOptions) -> Result<Imported, Error> {
             .unwrap_or_else(|| file_name.clone()),
         cancer_type: cancer_type.clone(),
         registered_on: options.registered_on,
+        consent_scope: options.consent_scope,
         source: file_name.clone(),
         sex: None,
         age_at_diagnosis: None,
@@ -473,6 +479,7 @@ mod tests {
             cancer_type: Some("AML".into()),
             institution: None,
             registered_on: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            consent_scope: None,
             assay: None,
         }
     }

@@ -16,7 +16,7 @@
 //! Coverage is kept as start/end increments in one `i32` per reference position (as
 //! mosdepth does), turned into depths once per reference sequence.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read as _};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -52,6 +52,14 @@ impl Default for DepthOptions {
         }
     }
 }
+
+/// The most regions a BED file may hold: each region's depth and breadth are kept for the
+/// report, about 200 bytes each, so this bounds that part of the memory at about 200 MB.
+/// (An exome design has about 200,000 regions.)
+pub const MAX_BED_REGIONS: usize = 1_000_000;
+
+/// The longest BED line accepted, in bytes.
+pub const MAX_BED_LINE: usize = 64 * 1024;
 
 /// Why a BED file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -112,14 +120,32 @@ pub fn read_bed(path: &Path) -> Result<Vec<Region>, BedError> {
     } else {
         Box::new(file)
     };
+    let mut reader = reader;
     let mut regions = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(read_err)?;
-        let number = i as u64 + 1;
+    let mut buffer = Vec::new();
+    for number in 1u64.. {
         let bad = |reason: String| BedError::Line {
             path: path.to_owned(),
             line: number,
             reason,
+        };
+        // A line is read only up to its limit, so a file without newlines (or a gzip bomb)
+        // costs no more memory than one long line.
+        buffer.clear();
+        let read = (&mut reader)
+            .take(MAX_BED_LINE as u64 + 1)
+            .read_until(b'\n', &mut buffer)
+            .map_err(read_err)?;
+        if read == 0 {
+            break;
+        }
+        if buffer.len() > MAX_BED_LINE {
+            return Err(bad(format!(
+                "longer than {MAX_BED_LINE} bytes: not a BED line"
+            )));
+        }
+        let Ok(line) = std::str::from_utf8(&buffer) else {
+            return Err(bad("not UTF-8 text".to_owned()));
         };
         let text = line.trim_end();
         if text.is_empty()
@@ -151,6 +177,11 @@ pub fn read_bed(path: &Path) -> Result<Vec<Region>, BedError> {
         let end = number_field("end", fields[2])?;
         if start > end {
             return Err(bad(format!("start {start} is after end {end}")));
+        }
+        if regions.len() == MAX_BED_REGIONS {
+            return Err(bad(format!(
+                "more than {MAX_BED_REGIONS} regions: split the BED file (each region's depth is kept for the report)"
+            )));
         }
         regions.push(Region {
             chrom: fields[0].to_owned(),
@@ -393,6 +424,10 @@ pub(crate) struct Depth {
     /// Regions per sequence id, sorted by start.
     regions: Vec<Vec<Region>>,
     current: Option<usize>,
+    /// The current sequence's declared length.
+    length: u64,
+    /// Depth changes of the current sequence, allocated only as far as its records reach
+    /// (then prefix-summed): a header that declares a huge sequence costs no memory.
     coverage: Vec<i32>,
     seen: FastMap<Vec<u8>, Mate>,
     events: Vec<(u64, i32)>,
@@ -481,6 +516,19 @@ fn measure_depths(depths: &[i32], thresholds: &[u32], histogram: &mut Vec<u64>) 
     acc
 }
 
+/// Adds `zeros` positions of depth 0 (never reached by a record) to a stretch's sums.
+fn pad_zeros(acc: &mut Accumulator, histogram: &mut Vec<u64>, zeros: u64) {
+    if zeros == 0 {
+        return;
+    }
+    acc.length += zeros;
+    acc.min = 0;
+    if histogram.is_empty() {
+        histogram.push(0);
+    }
+    histogram[0] += zeros;
+}
+
 /// Positions with at least each threshold, from a histogram of one stretch.
 fn breadth_from(histogram: &[u64], thresholds: &[u32]) -> Vec<u64> {
     thresholds
@@ -539,6 +587,7 @@ impl Depth {
             lengths,
             regions,
             current: None,
+            length: 0,
             coverage: Vec::new(),
             seen: FastMap::default(),
             events: Vec::new(),
@@ -561,10 +610,11 @@ impl Depth {
         if a.mapq < self.options.min_mapq || a.flags & self.options.exclude_flags != 0 {
             return;
         }
-        let len = self.coverage.len() as u64 - 1;
+        let len = self.length;
         // A record running past its sequence's end is clipped there rather than indexing out.
         let at = |p: u64| p.min(len) as usize;
         let stop = end_position(a.pos, a.cigar);
+        self.reach(stop);
         const PROPER_PAIR: u16 = 0x2;
         const SUPPLEMENTARY: u16 = 0x800;
         if a.flags & PROPER_PAIR != 0 && a.flags & SUPPLEMENTARY == 0 {
@@ -584,6 +634,7 @@ impl Depth {
                     },
                 );
             } else if let Some(mate) = self.seen.remove(a.name) {
+                self.reach(mate.stop);
                 if a.cigar.len() == 4 && mate.cigar.len() == 4 {
                     self.coverage[at(a.pos)] -= 1;
                     self.coverage[at(mate.stop)] += 1;
@@ -620,10 +671,17 @@ impl Depth {
 
     fn start_sequence(&mut self, tid: usize) {
         self.current = Some(tid);
-        let len = self.lengths[tid] as usize + 1;
+        self.length = self.lengths[tid];
         self.coverage.clear();
-        self.coverage.resize(len, 0);
         self.seen.clear();
+    }
+
+    /// Makes position `p` (clipped to the sequence's end) addressable in `coverage`.
+    fn reach(&mut self, p: u64) {
+        let need = p.min(self.length) as usize + 1;
+        if self.coverage.len() < need {
+            self.coverage.resize(need, 0);
+        }
     }
 
     fn finish_sequence(&mut self) {
@@ -637,9 +695,13 @@ impl Depth {
             running += *c;
             *c = running;
         }
-        let depths = &self.coverage[..self.coverage.len() - 1];
+        // Positions past the last one a record reached have depth 0 (never allocated);
+        // the entry at the sequence's end, if reached, is not a position.
+        let length = self.length;
+        let depths = &self.coverage[..self.coverage.len().min(length as usize)];
         let mut histogram = Vec::new();
         let mut acc = measure_depths(depths, thresholds, &mut histogram);
+        pad_zeros(&mut acc, &mut histogram, length - depths.len() as u64);
         acc.breadth = breadth_from(&histogram, thresholds);
         self.total.add(&acc);
         add_histogram(&mut self.histogram, &histogram);
@@ -648,20 +710,26 @@ impl Depth {
             summary: acc.summary(thresholds),
         });
         for region in &self.regions[tid] {
-            let start = (region.start as usize).min(depths.len());
-            let end = (region.end as usize).min(depths.len());
-            if (region.end as usize) > depths.len() {
+            let start = region.start.min(length);
+            let end = region.end.min(length);
+            if region.end > length {
                 self.warnings.push(format!(
-                    "region {}:{}-{} runs past the end of {} ({} bases); counted to the end",
-                    region.chrom,
-                    region.start,
-                    region.end,
-                    region.chrom,
-                    depths.len()
+                    "region {}:{}-{} runs past the end of {} ({length} bases); counted to the end",
+                    region.chrom, region.start, region.end, region.chrom,
                 ));
             }
+            let reached = depths.len() as u64;
             let mut h = Vec::new();
-            let mut acc = measure_depths(&depths[start..end], thresholds, &mut h);
+            let mut acc = measure_depths(
+                &depths[start.min(reached) as usize..end.min(reached) as usize],
+                thresholds,
+                &mut h,
+            );
+            pad_zeros(
+                &mut acc,
+                &mut h,
+                (end - start) - (end.min(reached) - start.min(reached)),
+            );
             acc.breadth = breadth_from(&h, thresholds);
             add_histogram(&mut self.regions_histogram, &h);
             // mosdepth divides by the region's full length, also past the sequence end.
@@ -783,6 +851,73 @@ mod tests {
         assert_eq!(stats.total.bases, 30);
         assert_eq!(stats.total.max, 1);
         assert_eq!(stats.total.breadth[0], (1, 30));
+    }
+
+    #[test]
+    fn a_sequence_declared_at_a_trillion_bases_costs_only_what_its_records_reach() {
+        const LENGTH: u64 = 1_000_000_000_000;
+        let options = DepthOptions {
+            thresholds: vec![0, 1],
+            ..DepthOptions::default()
+        };
+        let mut depth = Depth::new(options, vec![("huge".into(), LENGTH)]).unwrap();
+        let m = cigar(&[(50, 0)]);
+        depth.push(&Alignment {
+            tid: 0,
+            pos: 1_000,
+            flags: 0,
+            mapq: 60,
+            mate_tid: None,
+            mate_pos: None,
+            name: b"r",
+            cigar: &m,
+        });
+        // Memory: the depth changes up to the read's end, not a trillion entries.
+        assert!(depth.coverage.len() <= 1_051, "{}", depth.coverage.len());
+        let stats = depth.finish();
+        assert_eq!(stats.total.length, LENGTH);
+        assert_eq!(stats.total.bases, 50);
+        assert_eq!((stats.total.min, stats.total.max), (0, 1));
+        // Threshold 0 counts every position, reached or not.
+        assert_eq!(stats.total.breadth, vec![(0, LENGTH), (1, 50)]);
+        assert_eq!(stats.histogram, vec![LENGTH - 50, 50]);
+    }
+
+    #[test]
+    fn regions_past_the_last_read_have_depth_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let bed = dir.path().join("r.bed");
+        std::fs::write(&bed, "c\t0\t20\nc\t500\t600\nc\t900\t1100\n").unwrap();
+        let options = DepthOptions {
+            thresholds: vec![1],
+            bed: Some(bed),
+            ..DepthOptions::default()
+        };
+        let mut depth = Depth::new(options, vec![("c".into(), 1_000)]).unwrap();
+        let m = cigar(&[(10, 0)]);
+        depth.push(&Alignment {
+            tid: 0,
+            pos: 5,
+            flags: 0,
+            mapq: 60,
+            mate_tid: None,
+            mate_pos: None,
+            name: b"r",
+            cigar: &m,
+        });
+        let stats = depth.finish();
+        let means: Vec<f64> = stats.regions.iter().map(|r| r.mean).collect();
+        // mosdepth divides by the region's full length, also past the sequence's end.
+        assert_eq!(means, vec![0.5, 0.0, 0.0]);
+        let total = stats.regions_total.expect("regions");
+        assert_eq!(total.length, 20 + 100 + 100);
+        assert_eq!(total.bases, 10);
+        assert!(
+            stats
+                .warnings
+                .iter()
+                .any(|w| w.contains("runs past the end"))
+        );
     }
 
     #[test]

@@ -21,6 +21,12 @@ use std::path::{Path, PathBuf};
 /// Bytes per decompressed block handed from the reader thread to the parser.
 const BLOCK: usize = 4 << 20;
 
+/// The longest line (and so read) measured, in bytes. Per-cycle sums grow with the longest
+/// read (24 bytes per cycle), and an unfinished record is carried between blocks, so this
+/// bounds both: with the blocks in flight and the duplication sketch, one file's
+/// measurement stays under about 100 MB whatever the input (docs/qc.md).
+pub const MAX_LINE: usize = 1 << 20;
+
 /// Most distinct sequence hashes the duplication sketch keeps before it samples harder.
 pub const DUP_SKETCH_CAPACITY: usize = 1 << 20;
 
@@ -461,7 +467,36 @@ impl Parser {
             joined.drain(..used);
             self.carry = joined;
         }
-        Ok(())
+        self.check_carry()
+    }
+
+    /// The unfinished record carried to the next block stays bounded: four lines of at
+    /// most [`MAX_LINE`] bytes. A longer line (a file without newlines, a gzip bomb of
+    /// one byte repeated) is an error naming its record and line, found before its
+    /// bytes pile up.
+    fn check_carry(&self) -> Result<(), Error> {
+        let mut line = self.line + 1;
+        let mut rest = self.carry.as_slice();
+        loop {
+            let end = memchr::memchr(b'\n', rest);
+            let length = end.unwrap_or(rest.len());
+            if length > MAX_LINE {
+                return Err(self.error(
+                    self.stats.reads + 1 + (line - self.line - 1) / 4,
+                    line,
+                    &format!(
+                        "a line longer than {MAX_LINE} bytes: not a FASTQ of sequencing reads (reads of up to {MAX_LINE} bases are measured)"
+                    ),
+                ));
+            }
+            match end {
+                Some(i) => {
+                    rest = &rest[i + 1..];
+                    line += 1;
+                }
+                None => return Ok(()),
+            }
+        }
     }
 
     fn finish(mut self) -> Result<FastqStats, Error> {
@@ -538,6 +573,16 @@ impl Parser {
                     record,
                     first_line + 2,
                     "separator line does not start with '+' (a missing '+' line?)",
+                ));
+            }
+            if seq.len() > MAX_LINE {
+                return Err(self.error(
+                    record,
+                    first_line + 1,
+                    &format!(
+                        "a read of {} bases: longer than the {MAX_LINE} bases measured per read",
+                        seq.len()
+                    ),
                 ));
             }
             if seq.len() != qual.len() {
@@ -921,6 +966,47 @@ mod tests {
                 other => panic!("case {i}: expected a record error, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_an_error_before_it_piles_up() {
+        // Fed in small blocks: the unfinished line is refused once it passes the limit.
+        let mut data = b"@r1\nACGT\n+\nIIII\n@r2\n".to_vec();
+        data.extend(std::iter::repeat_n(b'A', MAX_LINE + 1));
+        let err = measure_bytes(Path::new("long.fq"), &data, 64 * 1024).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Record {
+                    record: 2,
+                    line: 6,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // A whole record inside one block: the read itself is refused.
+        let mut data = b"@r1\n".to_vec();
+        data.extend(std::iter::repeat_n(b'A', MAX_LINE + 1));
+        data.extend(b"\n+\n");
+        data.extend(std::iter::repeat_n(b'I', MAX_LINE + 1));
+        data.push(b'\n');
+        let err = measure_bytes(Path::new("long.fq"), &data, 8 << 20).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Record {
+                    record: 1,
+                    line: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("longer than the 1048576 bases"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -248,11 +248,19 @@ fn cells_cannot_write_outside_the_workspace_or_use_tcp() {
         &mut eval,
         "std::net::TcpListener::bind(\"127.0.0.1:0\").is_err()"
     ));
-    // Reading system files still works (libraries, compiled cells need it).
+    // Reading system files still works (libraries, compiled cells need it); a file
+    // outside the reads the child was given does not.
     assert!(check(
         &mut eval,
-        "std::fs::read_to_string(\"/etc/hostname\").is_ok() || std::fs::metadata(\"/etc\").is_ok()"
+        "std::fs::read_to_string(\"/etc/os-release\").is_ok_and(|t| t.contains(\"ID=\"))"
     ));
+    let secret = std::path::Path::new("/tmp").join(format!("wb-secret-{}", std::process::id()));
+    std::fs::write(&secret, "secret").expect("secret written by the test");
+    assert!(check(
+        &mut eval,
+        &format!("std::fs::read_to_string({secret:?}).is_err()")
+    ));
+    let _ = std::fs::remove_file(&secret);
 }
 
 fn tempfile_dir(name: &str) -> std::path::PathBuf {

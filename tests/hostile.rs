@@ -1,0 +1,296 @@
+//! Hostile input through the CLI (issue 12): each gives a clear error naming file and
+//! record, or runs in bounded memory; never an abort, an OOM kill or a write outside its
+//! directory. Memory is bounded for real: the command runs under an address-space limit
+//! (`ulimit -v`) that the earlier, unbounded code exceeded. Killed writes: a file-size
+//! limit (`ulimit -f`) stops the process half-way through a write with SIGXFSZ, as a
+//! full disk or a kill would, and the earlier state must be whole.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::{binary, files, workbench, workbench_ok};
+
+/// Address space the commands below may use: the bounded code needs a few hundred MB
+/// (threads reserve stack and allocator arenas); each input here made the old code ask
+/// for several GB.
+const ADDRESS_SPACE_KB: u64 = 3 * 1024 * 1024;
+
+/// Runs `workbench args` under `ulimit` settings of POSIX `sh` (`-v` in KB, `-f` in
+/// 512-byte blocks).
+fn limited(limits: &str, args: &[&str]) -> Output {
+    let mut script = format!("ulimit {limits}; exec \"$0\"");
+    for i in 1..=args.len() {
+        script.push_str(&format!(" \"${i}\""));
+    }
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(binary("workbench"))
+        .args(args)
+        .output()
+        .expect("sh runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A clean failure: exit status 1 (not a signal, not an abort's 134).
+fn assert_clean_failure(output: &Output, expect: &[&str]) {
+    let text = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "{:?}: {text}", output.status);
+    for e in expect {
+        assert!(text.contains(e), "missing {e:?} in {text}");
+    }
+}
+
+#[test]
+fn a_fastq_whose_one_line_is_100_mb_is_refused_in_bounded_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("one-line.fq");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    file.write_all(b"@r1\n").expect("write");
+    let chunk = vec![b'A'; 1 << 20];
+    for _ in 0..100 {
+        file.write_all(&chunk).expect("write");
+    }
+    file.write_all(b"\n+\n").expect("write");
+    drop(file);
+    let limit = format!("-v {ADDRESS_SPACE_KB}");
+    let output = limited(&limit, &["qc", "fastq", path.to_str().expect("utf-8")]);
+    assert_clean_failure(
+        &output,
+        &["one-line.fq", "record 1 (line 2)", "longer than 1048576"],
+    );
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_in_bounded_memory() {
+    // 2 GB of zero bytes in a 2 MB gzip file: one endless line.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bomb.fq.gz");
+    let file = std::fs::File::create(&path).expect("create");
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..2048 {
+        gz.write_all(&zeros).expect("compress");
+    }
+    gz.finish().expect("finish");
+    assert!(std::fs::metadata(&path).expect("size").len() < 4 << 20);
+    let limit = format!("-v {ADDRESS_SPACE_KB}");
+    let output = limited(&limit, &["qc", "fastq", path.to_str().expect("utf-8")]);
+    assert_clean_failure(&output, &["bomb.fq.gz", "record 1 (line 1)", "longer than"]);
+}
+
+/// A coordinate-sorted, indexed BAM with one read pair on a sequence whose header declares
+/// `length` bases, made by samtools from SAM text.
+fn bam_declaring(dir: &Path, length: u64) -> std::path::PathBuf {
+    let sam = dir.join("huge.sam");
+    let read = "A".repeat(50);
+    let quality = "I".repeat(50);
+    std::fs::write(
+        &sam,
+        format!(
+            "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chrHuge\tLN:{length}\n\
+             r1\t99\tchrHuge\t101\t60\t50M\t=\t131\t80\t{read}\t{quality}\n\
+             r1\t147\tchrHuge\t131\t60\t50M\t=\t101\t-80\t{read}\t{quality}\n"
+        ),
+    )
+    .expect("sam");
+    let bam = dir.join("huge.bam");
+    let status = Command::new("samtools")
+        .args(["view", "-b", "-o"])
+        .arg(&bam)
+        .arg(&sam)
+        .status()
+        .expect("samtools runs");
+    assert!(status.success());
+    // BAI indexes positions below 2^29 only; CSI covers the whole declared length.
+    let status = Command::new("samtools")
+        .args(["index", "-c"])
+        .arg(&bam)
+        .status()
+        .expect("samtools runs");
+    assert!(status.success());
+    bam
+}
+
+#[test]
+fn a_bam_declaring_a_two_gigabase_sequence_is_measured_without_allocating_it() {
+    // The binary header's int32 length allows 2^31 − 1; the old depth code allocated 4
+    // bytes per declared base (8 GB here) before reading a record.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let length = 2_000_000_000u64;
+    let bam = bam_declaring(dir.path(), length);
+    let limit = format!("-v {ADDRESS_SPACE_KB}");
+    let output = limited(
+        &limit,
+        &["qc", "bam", bam.to_str().expect("utf-8"), "--json"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let total = &report["depth"]["total"];
+    assert_eq!(total["length"], length, "{report}");
+    // Two mates of 50 bases sharing 20 (positions 131–150): the overlap counts once.
+    assert_eq!(total["bases"], 100 - 20, "{report}");
+    assert_eq!(total["min"], 0, "{report}");
+    assert_eq!(total["max"], 1, "{report}");
+}
+
+#[test]
+fn a_bed_of_ten_million_regions_is_refused_at_the_first_one_too_many() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bam = bam_declaring(dir.path(), 10_000);
+    let bed = dir.path().join("many.bed");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&bed).expect("create"));
+    for i in 0..10_000_000u64 {
+        writeln!(file, "chrHuge\t{}\t{}", i % 9_000, i % 9_000 + 10).expect("write");
+    }
+    drop(file);
+    let limit = format!("-v {ADDRESS_SPACE_KB}");
+    let output = limited(
+        &limit,
+        &[
+            "qc",
+            "bam",
+            bam.to_str().expect("utf-8"),
+            "--bed",
+            bed.to_str().expect("utf-8"),
+        ],
+    );
+    assert_clean_failure(
+        &output,
+        &["many.bed", "line 1000001", "more than 1000000 regions"],
+    );
+}
+
+#[test]
+fn a_cohort_name_with_a_path_is_refused_and_nothing_is_written_outside() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let enclave = dir.path().join("a/b/enclave");
+    let enclave_str = enclave.to_str().expect("utf-8");
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        "30",
+        "--out",
+        enclave_str,
+        "--raw-cases",
+        "0",
+    ]);
+    let before = files(dir.path());
+    for name in ["../../x", "/tmp/x", ".hidden", "a/b", ""] {
+        let output = workbench(&["cohort", "--lake", enclave_str, "--save", name]);
+        assert_clean_failure(&output, &["cohort name"]);
+    }
+    assert_eq!(files(dir.path()), before, "a refused save wrote a file");
+    assert!(!dir.path().join("a/x.cohort.json").exists());
+    // A plain name is saved beside the lake.
+    workbench_ok(&["cohort", "--lake", enclave_str, "--save", "all-cases"]);
+    assert!(enclave.join("all-cases.cohort.json").is_file());
+}
+
+#[test]
+fn a_multiqc_sample_name_with_a_path_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fastq = dir.path().join("s.fq");
+    std::fs::write(&fastq, "@r\nACGT\n+\nIIII\n").expect("write");
+    let output = workbench(&[
+        "qc",
+        "fastq",
+        fastq.to_str().expect("utf-8"),
+        "--multiqc",
+        dir.path().to_str().expect("utf-8"),
+        "--sample",
+        "../escape",
+    ]);
+    assert_clean_failure(&output, &["--sample", "../escape"]);
+    assert!(
+        !dir.path()
+            .parent()
+            .expect("parent")
+            .join("escape_workbench_fastq_mqc.json")
+            .exists()
+    );
+}
+
+#[test]
+fn a_synth_killed_half_way_leaves_no_lake_and_no_raw_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("enclave");
+    // 128 KB per file: the raw FASTQ and the lake's tables outgrow it, and the kernel
+    // stops the process with SIGXFSZ half-way through the first such write.
+    let output = limited(
+        "-f 256",
+        &[
+            "synth",
+            "--cases",
+            "3000",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(!output.status.success(), "synth fitted in the limit");
+    assert!(!out.join("lake").exists(), "a half-written lake appeared");
+    assert!(!out.join("raw").exists(), "half-written raw files appeared");
+    // The same command without the limit then succeeds, over the leftovers.
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        "300",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["lake", "raw"], "leftovers of the killed run remain");
+}
+
+#[test]
+fn a_figure_write_killed_half_way_keeps_the_earlier_figure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let enclave = dir.path().join("enclave");
+    let enclave_str = enclave.to_str().expect("utf-8");
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        "400",
+        "--out",
+        enclave_str,
+        "--raw-cases",
+        "0",
+    ]);
+    let figure = dir.path().join("oncoprint.svg");
+    let figure_str = figure.to_str().expect("utf-8");
+    workbench_ok(&[
+        "interactions",
+        "--lake",
+        enclave_str,
+        "--top",
+        "3",
+        "--oncoprint",
+        figure_str,
+    ]);
+    let earlier = std::fs::read(&figure).expect("figure");
+    assert!(earlier.len() > 4096, "{} bytes", earlier.len());
+    // The second figure (more genes, so larger) is cut off at 2 KB by SIGXFSZ.
+    let output = limited(
+        "-f 4",
+        &[
+            "interactions",
+            "--lake",
+            enclave_str,
+            "--top",
+            "8",
+            "--oncoprint",
+            figure_str,
+        ],
+    );
+    assert!(!output.status.success(), "the write fitted in the limit");
+    assert_eq!(std::fs::read(&figure).expect("figure"), earlier);
+}
