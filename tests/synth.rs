@@ -91,7 +91,10 @@ fn describe_matches_an_independent_parquet_reader() {
     // 300 registered; the few the synthetic programme withdrew are withheld (R31).
     let stored = &independent["registrations.parquet"];
     assert_eq!(stored["rows"], 300);
-    assert!(registrations["rows"].as_u64() < Some(300), "{registrations}");
+    assert!(
+        registrations["rows"].as_u64() < Some(300),
+        "{registrations}"
+    );
     let columns: Vec<&str> = registrations["columns"]
         .as_array()
         .expect("columns")
