@@ -72,12 +72,14 @@ fn a_cell_writes_temporary_files_inside_its_workspace() {
     let (mut eval, _) = start();
     let outputs = eval
         .evaluate(
-            "let dir = std::env::temp_dir();\n\
-             let path = dir.join(format!(\"probe-{}\", std::process::id()));\n\
-             std::fs::write(&path, \"spilled\").unwrap();\n\
-             let back = std::fs::read_to_string(&path).unwrap();\n\
-             std::fs::remove_file(&path).unwrap();\n\
-             format!(\"{} {}\", dir.ends_with(\".tmp\"), back)",
+            "{\n\
+                 let dir = std::env::temp_dir();\n\
+                 let path = dir.join(format!(\"probe-{}\", std::process::id()));\n\
+                 std::fs::write(&path, \"spilled\").unwrap();\n\
+                 let back = std::fs::read_to_string(&path).unwrap();\n\
+                 std::fs::remove_file(&path).unwrap();\n\
+                 format!(\"{} {}\", dir.ends_with(\".tmp\"), back)\n\
+             }",
             &no_input,
         )
         .expect("the cell writes its temporary file");
@@ -211,6 +213,9 @@ fn cells_cannot_write_outside_the_workspace_or_use_tcp() {
     // Our own sockets first: starting the evaluator confines this thread too.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
     let port = listener.local_addr().expect("addr").port();
+    // A file outside the child's reads, written before the confinement.
+    let secret = std::path::Path::new("/tmp").join(format!("wb-secret-{}", std::process::id()));
+    std::fs::write(&secret, "secret").expect("secret written by the test");
     let (mut eval, _) = start_in(&workspace);
     let outside = std::env::temp_dir().join(format!("wb-outside-{}", std::process::id()));
     let _ = std::fs::remove_file(&outside);
@@ -254,13 +259,10 @@ fn cells_cannot_write_outside_the_workspace_or_use_tcp() {
         &mut eval,
         "std::fs::read_to_string(\"/etc/os-release\").is_ok_and(|t| t.contains(\"ID=\"))"
     ));
-    let secret = std::path::Path::new("/tmp").join(format!("wb-secret-{}", std::process::id()));
-    std::fs::write(&secret, "secret").expect("secret written by the test");
     assert!(check(
         &mut eval,
         &format!("std::fs::read_to_string({secret:?}).is_err()")
     ));
-    let _ = std::fs::remove_file(&secret);
 }
 
 fn tempfile_dir(name: &str) -> std::path::PathBuf {
