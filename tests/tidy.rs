@@ -247,10 +247,27 @@ fn module_edges(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             continue;
         }
         let text = std::fs::read_to_string(&file).expect("read");
-        let code = text.split("\n#[cfg(test)]\nmod tests").next().unwrap_or("");
+        let code = without_tests(&text);
+        // Inside a `use crate::{` group that rustfmt spread over several lines.
+        let mut open_group = false;
         for line in code.lines() {
             let line = line.trim_start();
             if line.starts_with("//") {
+                continue;
+            }
+            if open_group {
+                let (names, closed) = match line.split_once('}') {
+                    Some((names, _)) => (names, true),
+                    None => (line, false),
+                };
+                for name in names.split(',') {
+                    if let Some(to) = module_name(name)
+                        && to != from
+                    {
+                        edges.entry(from.clone()).or_default().insert(to);
+                    }
+                }
+                open_group = !closed;
                 continue;
             }
             for (i, _) in line.match_indices("crate::") {
@@ -259,31 +276,70 @@ fn module_edges(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
                     continue;
                 }
                 let rest = &line[i + "crate::".len()..];
-                let to: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if to.is_empty() || to == from {
-                    continue;
-                }
-                edges.entry(from.clone()).or_default().insert(to);
-                // `use crate::{a, b}` names several modules at once.
-                if let Some(group) = rest.strip_prefix('{') {
-                    for name in group.split(['}', ',']) {
-                        let name: String = name
-                            .trim()
-                            .chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect();
-                        if !name.is_empty() && name != from {
-                            edges.entry(from.clone()).or_default().insert(name);
-                        }
+                // `use crate::{a, b::C}` names several modules at once (on one line; a
+                // group rustfmt spreads over lines has one name per line, read below).
+                let names: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => {
+                        open_group = !group.contains('}');
+                        group.split(['}', ',']).collect()
+                    }
+                    None => vec![rest],
+                };
+                for name in names {
+                    if let Some(to) = module_name(name)
+                        && to != from
+                    {
+                        edges.entry(from.clone()).or_default().insert(to);
                     }
                 }
             }
         }
     }
     edges
+}
+
+/// The library module a path segment names: `lake` for `lake::Table`, and for the types
+/// the crate root re-exports from `lake` (`Lake`, `Table`, `Dataset`).
+fn module_name(path: &str) -> Option<String> {
+    let name: String = path
+        .trim()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    match name.as_str() {
+        "" | "self" => None,
+        "Lake" | "Table" | "Dataset" => Some("lake".to_owned()),
+        _ => Some(name),
+    }
+}
+
+/// `text` without its `#[cfg(test)] mod tests { … }` blocks, wherever they sit (tests
+/// may use anything), found by matching braces.
+fn without_tests(text: &str) -> String {
+    const MARK: &str = "#[cfg(test)]\nmod tests {";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(MARK) {
+        out.push_str(&rest[..start]);
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest[start..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = start + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A cycle in `edges`, if any, as the list of modules around it.
@@ -367,7 +423,7 @@ fn only_the_command_line_prints_and_only_the_lake_writes_tables() {
             .to_string_lossy()
             .into_owned();
         let text = std::fs::read_to_string(&file).expect("read");
-        let code = text.split("\n#[cfg(test)]\nmod tests").next().unwrap_or("");
+        let code = without_tests(&text);
         if !may_print(&relative)
             && ["println!(", "eprintln!(", "print!(", "eprint!("]
                 .iter()
@@ -404,5 +460,35 @@ fn every_module_starts_with_a_doc_line() {
         missing.is_empty(),
         "files without a leading //! line:\n{}",
         missing.join("\n")
+    );
+}
+
+#[test]
+fn the_module_scan_sees_grouped_uses_and_code_after_a_tests_module() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path();
+    std::fs::write(src.join("lib.rs"), "//! Root.\n").expect("lib");
+    std::fs::write(
+        src.join("a.rs"),
+        "//! A.\nuse crate::{\n    b,\n    c::X,\n};\nuse crate::Lake;\n",
+    )
+    .expect("a");
+    std::fs::write(
+        src.join("b.rs"),
+        "//! B.\n#[cfg(test)]\nmod tests {\n    fn t() { crate::a::f(); }\n}\n\nfn g() { crate::c::h(); }\n",
+    )
+    .expect("b");
+    let edges = module_edges(src);
+    let names = |m: &str| -> Vec<&str> {
+        edges
+            .get(m)
+            .map(|e| e.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(names("a"), ["b", "c", "lake"]);
+    assert_eq!(
+        names("b"),
+        ["c"],
+        "tests may use anything; code after them counts"
     );
 }

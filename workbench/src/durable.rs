@@ -113,7 +113,18 @@ pub fn write_with(
 ) -> Result<(), Error> {
     let staging = staging_name(path)?;
     let result = (|| {
-        let file = File::create(&staging).map_err(fail("creating", &staging))?;
+        // A new file, never an existing one: a symbolic link planted at the staging name
+        // in a shared directory is refused rather than followed.
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&staging)
+            .map_err(fail("creating", &staging))?;
+        // A replaced file keeps its permissions (a private report stays private).
+        if let Ok(earlier) = fs::metadata(path) {
+            file.set_permissions(earlier.permissions())
+                .map_err(fail("creating", &staging))?;
+        }
         let mut writer = BufWriter::new(file);
         fill(&mut writer).map_err(fail("writing", &staging))?;
         let file = writer
@@ -258,6 +269,18 @@ mod tests {
         assert_eq!(err.action, "writing");
         assert_eq!(fs::read(&path).expect("read"), b"earlier");
         assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cohort.json");
+        write(&path, b"first").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        write(&path, b"second").expect("write");
+        let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

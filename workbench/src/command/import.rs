@@ -64,8 +64,9 @@ fn parse_scope(value: &str) -> Result<ConsentScope, String> {
     ConsentScope::parse(value).ok_or_else(|| format!("{value:?}: expected GRU, HMB or DS"))
 }
 
+/// Today in the local calendar, the one consent decisions use (`lake::view`).
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    chrono::Local::now().date_naive()
 }
 
 pub(crate) fn run(format: Format) -> Result<()> {

@@ -92,7 +92,10 @@ pub(crate) fn today() -> NaiveDate {
 }
 
 impl Lake {
-    /// What this lake's use may see: decided once per [`Lake`] (and its clones).
+    /// What this lake's use may see: decided once per [`Lake`] (and its clones), on its
+    /// first read. A lake is written whole and never changed (`Lake::create`), so the
+    /// decision holds for its files; a withdrawal recorded later arrives in a new lake,
+    /// which a session opens afresh (`session::table` opens the lake on every call).
     pub(crate) fn visible(&self) -> Result<&Visible, Error> {
         if let Some(visible) = self.view.visible.get() {
             return Ok(visible);
@@ -150,6 +153,9 @@ impl Lake {
 
         let mut visible = Visible::default();
         let mut findings_cases = FastSet::default();
+        // A lake the workbench wrote has one row per case; one from elsewhere might not,
+        // and then a refusing row wins over an allowing one.
+        let mut refused: FastSet<&str> = FastSet::default();
         for (i, (id, scope)) in strs(ids).zip(strs(scope)).enumerate() {
             let Some(id) = id else { continue };
             let facts = Facts {
@@ -163,6 +169,7 @@ impl Lake {
             let decision = consent::decide(&facts, &self.view.data_use);
             if !decision.allowed {
                 *visible.withheld.entry(decision.rule).or_default() += 1;
+                refused.insert(id);
                 continue;
             }
             if consent::decide_secondary_findings(&facts, &self.view.data_use).allowed {
@@ -170,9 +177,13 @@ impl Lake {
             }
             visible.cases.insert(id.to_owned());
         }
+        visible.cases.retain(|c| !refused.contains(c.as_str()));
+        findings_cases.retain(|c: &String| !refused.contains(c.as_str()));
         let sample_ids =
             str_column(&samples, "sample_id").map_err(|e| schema(Table::Samples, e))?;
         let case_ids = str_column(&samples, "case_id").map_err(|e| schema(Table::Samples, e))?;
+        // A sample listed under a withheld case too is withheld.
+        let mut refused_samples: FastSet<&str> = FastSet::default();
         for (sample, case) in strs(sample_ids).zip(strs(case_ids)) {
             let (Some(sample), Some(case)) = (sample, case) else {
                 continue;
@@ -182,8 +193,16 @@ impl Lake {
                 if findings_cases.contains(case) {
                     visible.secondary_findings_samples.insert(sample.to_owned());
                 }
+            } else {
+                refused_samples.insert(sample);
             }
         }
+        visible
+            .samples
+            .retain(|s| !refused_samples.contains(s.as_str()));
+        visible
+            .secondary_findings_samples
+            .retain(|s| !refused_samples.contains(s.as_str()));
         Ok(visible)
     }
 

@@ -94,6 +94,21 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The depth counters a record needs could not be allocated: a record (or header)
+    /// claims a sequence longer than memory allows (4 bytes per position up to the
+    /// furthest one a record reaches).
+    #[error(
+        "{}: record {record} at {place} reaches further than memory allows for depth counters (4 bytes per position); measure counts only (--no-depth)",
+        path.display()
+    )]
+    Memory {
+        /// The BAM or CRAM file.
+        path: PathBuf,
+        /// 1-based record number.
+        record: u64,
+        /// The record's sequence and 1-based position.
+        place: String,
+    },
     /// The notebook cell was interrupted (see [`crate::interrupt`]).
     #[error("{}: interrupted after {records} records", path.display())]
     Interrupted {
@@ -509,16 +524,26 @@ impl<'p> Pass<'p> {
         }
         self.previous = key;
         if let (Some(tid), Some(pos)) = (tid, v.pos) {
-            coverage.push(&Alignment {
-                tid,
-                pos,
-                flags: u16::from(flags),
-                mapq: v.mapq.unwrap_or(255),
-                mate_tid: mtid,
-                mate_pos: v.mate_pos,
-                name: v.name,
-                cigar: v.cigar,
-            });
+            coverage
+                .push(&Alignment {
+                    tid,
+                    pos,
+                    flags: u16::from(flags),
+                    mapq: v.mapq.unwrap_or(255),
+                    mate_tid: mtid,
+                    mate_pos: v.mate_pos,
+                    name: v.name,
+                    cigar: v.cigar,
+                })
+                .map_err(|_| Error::Memory {
+                    path: self.path.to_owned(),
+                    record: self.records,
+                    place: format!(
+                        "{}:{}",
+                        self.references.get(tid).map_or("?", |r| r.0.as_str()),
+                        pos + 1
+                    ),
+                })?;
         }
         Ok(())
     }

@@ -16,6 +16,7 @@
 //! Coverage is kept as start/end increments in one `i32` per reference position (as
 //! mosdepth does), turned into depths once per reference sequence.
 
+use std::collections::TryReserveError;
 use std::io::{BufRead, Read as _};
 use std::path::{Path, PathBuf};
 
@@ -133,13 +134,14 @@ pub fn read_bed(path: &Path) -> Result<Vec<Region>, BedError> {
         // costs no more memory than one long line.
         buffer.clear();
         let read = (&mut reader)
-            .take(MAX_BED_LINE as u64 + 1)
+            .take(MAX_BED_LINE as u64 + 2)
             .read_until(b'\n', &mut buffer)
             .map_err(read_err)?;
         if read == 0 {
             break;
         }
-        if buffer.len() > MAX_BED_LINE {
+        let content = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+        if content.strip_suffix(b"\r").unwrap_or(content).len() > MAX_BED_LINE {
             return Err(bad(format!(
                 "longer than {MAX_BED_LINE} bytes: not a BED line"
             )));
@@ -602,19 +604,24 @@ impl Depth {
     }
 
     /// Adds one record with a reference sequence; records must come sorted by coordinate.
-    pub(crate) fn push(&mut self, a: &Alignment<'_>) {
+    ///
+    /// # Errors
+    ///
+    /// The depth counters up to the record's end could not be allocated (a record, or
+    /// a header, claiming a sequence longer than memory allows).
+    pub(crate) fn push(&mut self, a: &Alignment<'_>) -> Result<(), TryReserveError> {
         if self.current != Some(a.tid) {
             self.finish_sequence();
             self.start_sequence(a.tid);
         }
         if a.mapq < self.options.min_mapq || a.flags & self.options.exclude_flags != 0 {
-            return;
+            return Ok(());
         }
         let len = self.length;
         // A record running past its sequence's end is clipped there rather than indexing out.
         let at = |p: u64| p.min(len) as usize;
         let stop = end_position(a.pos, a.cigar);
-        self.reach(stop);
+        self.reach(stop)?;
         const PROPER_PAIR: u16 = 0x2;
         const SUPPLEMENTARY: u16 = 0x800;
         if a.flags & PROPER_PAIR != 0 && a.flags & SUPPLEMENTARY == 0 {
@@ -634,7 +641,7 @@ impl Depth {
                     },
                 );
             } else if let Some(mate) = self.seen.remove(a.name) {
-                self.reach(mate.stop);
+                self.reach(mate.stop)?;
                 if a.cigar.len() == 4 && mate.cigar.len() == 4 {
                     self.coverage[at(a.pos)] -= 1;
                     self.coverage[at(mate.stop)] += 1;
@@ -667,6 +674,7 @@ impl Depth {
                 self.coverage[at(pos)] += value;
             }
         }
+        Ok(())
     }
 
     fn start_sequence(&mut self, tid: usize) {
@@ -676,12 +684,15 @@ impl Depth {
         self.seen.clear();
     }
 
-    /// Makes position `p` (clipped to the sequence's end) addressable in `coverage`.
-    fn reach(&mut self, p: u64) {
+    /// Makes position `p` (clipped to the sequence's end) addressable in `coverage`;
+    /// an allocation that fails is an error, not an abort.
+    fn reach(&mut self, p: u64) -> Result<(), TryReserveError> {
         let need = p.min(self.length) as usize + 1;
         if self.coverage.len() < need {
+            self.coverage.try_reserve(need - self.coverage.len())?;
             self.coverage.resize(need, 0);
         }
+        Ok(())
     }
 
     fn finish_sequence(&mut self) {
@@ -839,13 +850,15 @@ mod tests {
             name: b"p",
             cigar: &m,
         };
-        depth.push(&first);
-        depth.push(&Alignment {
-            pos: 20,
-            mate_pos: Some(10),
-            flags: 0x1 | 0x2 | 0x80,
-            ..first
-        });
+        depth.push(&first).unwrap();
+        depth
+            .push(&Alignment {
+                pos: 20,
+                mate_pos: Some(10),
+                flags: 0x1 | 0x2 | 0x80,
+                ..first
+            })
+            .unwrap();
         let stats = depth.finish();
         // 10..40 covered once: 30 bases, not 40.
         assert_eq!(stats.total.bases, 30);
@@ -862,16 +875,18 @@ mod tests {
         };
         let mut depth = Depth::new(options, vec![("huge".into(), LENGTH)]).unwrap();
         let m = cigar(&[(50, 0)]);
-        depth.push(&Alignment {
-            tid: 0,
-            pos: 1_000,
-            flags: 0,
-            mapq: 60,
-            mate_tid: None,
-            mate_pos: None,
-            name: b"r",
-            cigar: &m,
-        });
+        depth
+            .push(&Alignment {
+                tid: 0,
+                pos: 1_000,
+                flags: 0,
+                mapq: 60,
+                mate_tid: None,
+                mate_pos: None,
+                name: b"r",
+                cigar: &m,
+            })
+            .unwrap();
         // Memory: the depth changes up to the read's end, not a trillion entries.
         assert!(depth.coverage.len() <= 1_051, "{}", depth.coverage.len());
         let stats = depth.finish();
@@ -895,16 +910,18 @@ mod tests {
         };
         let mut depth = Depth::new(options, vec![("c".into(), 1_000)]).unwrap();
         let m = cigar(&[(10, 0)]);
-        depth.push(&Alignment {
-            tid: 0,
-            pos: 5,
-            flags: 0,
-            mapq: 60,
-            mate_tid: None,
-            mate_pos: None,
-            name: b"r",
-            cigar: &m,
-        });
+        depth
+            .push(&Alignment {
+                tid: 0,
+                pos: 5,
+                flags: 0,
+                mapq: 60,
+                mate_tid: None,
+                mate_pos: None,
+                name: b"r",
+                cigar: &m,
+            })
+            .unwrap();
         let stats = depth.finish();
         let means: Vec<f64> = stats.regions.iter().map(|r| r.mean).collect();
         // mosdepth divides by the region's full length, also past the sequence's end.

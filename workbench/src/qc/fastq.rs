@@ -479,7 +479,9 @@ impl Parser {
         let mut rest = self.carry.as_slice();
         loop {
             let end = memchr::memchr(b'\n', rest);
-            let length = end.unwrap_or(rest.len());
+            let line_bytes = &rest[..end.unwrap_or(rest.len())];
+            // As `records` measures it: without a CRLF's carriage return.
+            let length = trim_cr(line_bytes).len();
             if length > MAX_LINE {
                 return Err(self.error(
                     self.stats.reads + 1 + (line - self.line - 1) / 4,
@@ -575,13 +577,15 @@ impl Parser {
                     "separator line does not start with '+' (a missing '+' line?)",
                 ));
             }
-            if seq.len() > MAX_LINE {
+            // Every line is held to the limit here as in `check_carry`, so the verdict does
+            // not depend on where a block boundary falls.
+            if let Some(i) = lines.iter().position(|l| l.len() > MAX_LINE) {
                 return Err(self.error(
                     record,
-                    first_line + 1,
+                    first_line + i as u64,
                     &format!(
-                        "a read of {} bases: longer than the {MAX_LINE} bases measured per read",
-                        seq.len()
+                        "a line of {} bytes: longer than the {MAX_LINE} bases measured per read",
+                        lines[i].len()
                     ),
                 ));
             }
