@@ -999,13 +999,7 @@ pub fn select(lake: &Lake, query: &Query) -> Result<Cohort, Error> {
 
 /// Refuses names that are not plain file names: a saved cohort stays in its directory.
 fn check_name(name: &str) -> Result<(), Error> {
-    let plain = !name.is_empty()
-        && name.len() <= 100
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if plain {
+    if crate::durable::is_plain_name(name, 100) {
         Ok(())
     } else {
         Err(Error::Name {

@@ -56,14 +56,8 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// A sample or file-name part given on the command line: a plain name, so that the file
 /// it names stays in the directory it was asked for.
 pub(crate) fn plain_name(flag: &str, name: &str) -> Result<String> {
-    let plain = !name.is_empty()
-        && name.len() <= 200
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     anyhow::ensure!(
-        plain,
+        workbench::durable::is_plain_name(name, 200),
         "{flag} {name:?}: use letters, digits, '.', '_' and '-' (not starting with '.'), so the file stays in its directory"
     );
     Ok(name.to_owned())

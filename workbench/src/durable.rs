@@ -89,6 +89,18 @@ fn remove_stale(dir: &Path, name: &std::ffi::OsStr) {
     }
 }
 
+/// Whether `name` is a plain file name of at most `max` bytes: letters, digits, `.`, `_`
+/// and `-`, not starting with `.`. A file named after user input (a cohort, a sample) must
+/// stay in the directory it was asked for, and not be hidden.
+pub fn is_plain_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 /// Syncs directory `dir`, so that renames and creations inside it are on disk.
 ///
 /// # Errors

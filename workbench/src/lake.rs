@@ -22,6 +22,7 @@ pub use record::{
 pub(crate) use store::write_tables;
 pub use store::{ColumnInfo, Lake, TableInfo};
 pub use validate::Problem;
+pub use view::today;
 
 /// A lake table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

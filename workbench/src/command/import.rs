@@ -64,11 +64,6 @@ fn parse_scope(value: &str) -> Result<ConsentScope, String> {
     ConsentScope::parse(value).ok_or_else(|| format!("{value:?}: expected GRU, HMB or DS"))
 }
 
-/// Today in the local calendar, the one consent decisions use (`lake::view`).
-fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
 pub(crate) fn run(format: Format) -> Result<()> {
     let (imported, out) = match format {
         Format::Maf {
@@ -90,7 +85,7 @@ pub(crate) fn run(format: Format) -> Result<()> {
                 map: columns,
                 cancer_type: target.cancer_type,
                 institution: target.institution,
-                registered_on: target.registered_on.unwrap_or_else(today),
+                registered_on: target.registered_on.unwrap_or_else(workbench::lake::today),
                 consent_scope: target.consent_scope,
                 assay,
             };
@@ -102,7 +97,7 @@ pub(crate) fn run(format: Format) -> Result<()> {
             let options = CbioportalOptions {
                 cancer_type: target.cancer_type,
                 institution: target.institution,
-                registered_on: target.registered_on.unwrap_or_else(today),
+                registered_on: target.registered_on.unwrap_or_else(workbench::lake::today),
                 consent_scope: target.consent_scope,
             };
             let imported = import::read_cbioportal(&dir, &options)

@@ -86,8 +86,9 @@ impl View {
     }
 }
 
-/// Today in the data centre's calendar: the date of a use that names none.
-pub(crate) fn today() -> NaiveDate {
+/// Today in the data centre's calendar: the date of a use that names none, and of
+/// anything recorded "today" (an import's registration and consent).
+pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
