@@ -138,6 +138,83 @@ fn a_bam_declaring_a_two_gigabase_sequence_is_measured_without_allocating_it() {
     assert_eq!(total["max"], 1, "{report}");
 }
 
+/// The bytes of a BGZF file (gzip members: any gzip reader inflates them in sequence).
+fn inflate(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(path).expect("open")),
+        &mut out,
+    )
+    .expect("inflate");
+    out
+}
+
+/// `data` as BGZF: blocks of at most 60 KiB, each a gzip member with the `BC` field that
+/// gives its size, then the empty end-of-file block (SAM/BAM specification, section 4.1).
+fn bgzf(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut block = |chunk: &[u8]| {
+        let mut deflate =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflate.write_all(chunk).expect("deflate");
+        let compressed = deflate.finish().expect("deflate");
+        let mut crc = flate2::Crc::new();
+        crc.update(chunk);
+        let size = u16::try_from(compressed.len() + 25).expect("block fits");
+        out.extend_from_slice(&[31, 139, 8, 4, 0, 0, 0, 0, 0, 255, 6, 0, b'B', b'C', 2, 0]);
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&compressed);
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&u32::try_from(chunk.len()).expect("small").to_le_bytes());
+    };
+    for chunk in data.chunks(60 * 1024) {
+        block(chunk);
+    }
+    block(&[]);
+    out
+}
+
+#[test]
+fn a_bam_whose_header_text_declares_a_trillion_bases_is_measured_in_bounded_memory() {
+    // The binary reference list holds int32 lengths, but the SAM text of a BAM header can
+    // say anything, and the reader takes the text's @SQ lines. samtools caps what it
+    // writes, so the header text is rewritten by hand: LN:1000000000000 (10^12 bases).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let made = bam_declaring(dir.path(), 2_000_000_000);
+    let bytes = inflate(&made);
+    assert_eq!(&bytes[..4], b"BAM\x01");
+    let l_text = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes")) as usize;
+    let text = String::from_utf8(bytes[8..8 + l_text].to_vec()).expect("header text");
+    let huge = text.replace("LN:2000000000", "LN:1000000000000");
+    assert_ne!(huge, text);
+    let mut rewritten = b"BAM\x01".to_vec();
+    rewritten.extend_from_slice(&u32::try_from(huge.len()).expect("small").to_le_bytes());
+    rewritten.extend_from_slice(huge.as_bytes());
+    rewritten.extend_from_slice(&bytes[8 + l_text..]);
+    let bam = dir.path().join("trillion.bam");
+    std::fs::write(&bam, bgzf(&rewritten)).expect("write");
+    let status = Command::new("samtools")
+        .args(["index", "-c"])
+        .arg(&bam)
+        .status()
+        .expect("samtools runs");
+    assert!(status.success());
+    let limit = format!("-v {ADDRESS_SPACE_KB}");
+    let output = limited(
+        &limit,
+        &["qc", "bam", bam.to_str().expect("utf-8"), "--json"],
+    );
+    // Measured (the counters grow only as far as the records reach), or refused with a
+    // message naming the file: never an abort or an allocation of the declared length.
+    if output.status.success() {
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        assert_eq!(report["depth"]["total"]["bases"], 100 - 20, "{report}");
+        assert_eq!(report["flagstat"]["total"]["passed"], 2, "{report}");
+    } else {
+        assert_clean_failure(&output, &["trillion.bam"]);
+    }
+}
+
 #[test]
 fn a_bed_of_ten_million_regions_is_refused_at_the_first_one_too_many() {
     let dir = tempfile::tempdir().expect("tempdir");

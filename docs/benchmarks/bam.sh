@@ -12,7 +12,7 @@ PY="${WORKBENCH_PYTHON:-.venv/bin/python}"
 THREADS="${THREADS:-2}"
 PAIRS="${PAIRS:-5000000}"
 RUNS="${RUNS:-3}"
-cargo build --locked -p workbench --bins >&2
+cargo build --locked --workspace --all-targets >&2
 for tool in mosdepth samtools; do
     command -v "$tool" >/dev/null || { echo "$tool is missing (./x test installs it)" >&2; exit 1; }
 done

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${WORKBENCH_PYTHON:-.venv/bin/python}"
 CASES="${CASES:-10000}"
-cargo build --locked -p workbench --bins >&2
+cargo build --locked --workspace --all-targets >&2
 LAKE="target/bench/cohort-lake-$CASES"
 if [ ! -f "$LAKE/lake/registrations.parquet" ]; then
     rm -rf "$LAKE"

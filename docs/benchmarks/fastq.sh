@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${WORKBENCH_PYTHON:-.venv/bin/python}"
 THREADS="${THREADS:-2}"
-cargo build --locked -p workbench --bins --example inflate_floor >&2
+cargo build --locked --workspace --all-targets >&2
 command -v fastp >/dev/null || { echo "fastp is missing (apt-get install fastp)" >&2; exit 1; }
 DIR=target/bench/fastq
 BIG="$DIR/big.fq.gz"

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${WORKBENCH_PYTHON:-.venv/bin/python}"
 STOCK="${EVCXR_STOCK:-target/bench/evcxr-stock}"
-cargo build --locked --workspace --bins >&2
+# Every target, as `./x` builds: the same features, so nothing is built twice.
+cargo build --locked --workspace --all-targets >&2
 if [ ! -x "$STOCK/bin/evcxr_jupyter" ]; then
     cargo install evcxr_jupyter --version 0.22.0 --locked --root "$STOCK" >&2
 fi

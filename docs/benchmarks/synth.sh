@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 CASES="${1:-10000}"
 PY="${WORKBENCH_PYTHON:-.venv/bin/python}"
-cargo build --locked -p workbench --bin workbench >&2
+cargo build --locked --workspace --all-targets >&2
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 

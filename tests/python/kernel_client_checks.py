@@ -153,6 +153,82 @@ class KernelClientChecks(unittest.TestCase):
         )
         self.assertEqual(results, ["42"])
 
+    def test_interrupt_stops_a_long_polars_query_and_keeps_earlier_variables(self):
+        # A query of 300 grouping steps over a column that a slow function maps (0.1 s a
+        # step): the cell has no check of its own while `collect()` runs (`slow` has no
+        # loop, the closures are not blocks), so only polars' own abort, which it checks
+        # after each grouping, can stop it before the kernel's grace period runs out.
+        self.assertEqual(self.run_cell("let kept = 41;")["content"]["status"], "ok")
+        slow = (
+            "fn slow(c: Column) -> PolarsResult<Column> {\n"
+            "    std::thread::sleep(std::time::Duration::from_millis(100));\n"
+            "    Ok(c)\n"
+            "}"
+        )
+        self.assertEqual(self.run_cell(slow)["content"]["status"], "ok")
+        query = (
+            'let mut lf = df!("k" => [1i64, 2, 3])?.lazy();\n'
+            "for _ in 0..300 {\n"
+            '    lf = lf.select([col("k").map(slow, |_, f| Ok(f.clone()))])\n'
+            '        .group_by([col("k")]).agg([col("k").count().alias("n")]);\n'
+            "}\n"
+            "lf.collect()?.height()"
+        )
+        reply, took = self.interrupt_after(query, seconds=4)
+        self.assertLess(took, 60.0)
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertEqual(reply["content"]["ename"], "Interrupted", reply["content"])
+        results = []
+
+        def output(msg):
+            if msg["msg_type"] == "execute_result":
+                results.append(msg["content"]["data"]["text/plain"])
+
+        # The child lived on with the earlier variables, and the stop request is gone:
+        # the next query runs to its end.
+        self.assertEqual(self.run_cell("kept + 1", output_hook=output)["content"]["status"], "ok")
+        after = (
+            'df!("k" => [1i64, 2, 2])?.lazy().group_by([col("k")])'
+            '.agg([col("k").count().alias("n")]).collect()?.height()'
+        )
+        self.assertEqual(self.run_cell(after, output_hook=output)["content"]["status"], "ok")
+        self.assertEqual(results, ["42", "2"])
+
+    def test_displays_printed_mid_cell_are_shown_when_printed(self):
+        # What crates with evcxr support print to display a value (plotters'
+        # `evcxr_figure`, images): each display is a display_data at its place among the
+        # cell's output, a second one of the same type does not replace the first, and the
+        # cell's value is still the execute_result.
+        code = (
+            'println!("EVCXR_BEGIN_CONTENT text/html\\n<b>one</b>\\nEVCXR_END_CONTENT");\n'
+            'println!("between");\n'
+            'println!("EVCXR_BEGIN_CONTENT text/html\\n<b>two</b>\\nEVCXR_END_CONTENT");\n'
+            "std::thread::sleep(std::time::Duration::from_millis(200));\n"
+            "6 * 7"
+        )
+        seen = []
+
+        def output(msg):
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "display_data":
+                seen.append(("display", content["data"]))
+            elif kind == "stream":
+                seen.append(("stream", content["text"]))
+            elif kind == "execute_result":
+                seen.append(("result", content["data"]))
+
+        reply = self.run_cell(code, output_hook=output)
+        self.assertEqual(reply["content"]["status"], "ok")
+        self.assertEqual(
+            seen,
+            [
+                ("display", {"text/html": "<b>one</b>"}),
+                ("stream", "between\n"),
+                ("display", {"text/html": "<b>two</b>"}),
+                ("result", {"text/plain": "42"}),
+            ],
+        )
+
     def test_a_panic_is_an_error_reply_and_keeps_earlier_variables(self):
         self.assertEqual(self.run_cell("let kept = vec![1, 2];")["content"]["status"], "ok")
         errors = []

@@ -837,8 +837,7 @@ fn unknown<'a>(
     }
 }
 
-/// Whether `stage` (as recorded) is in the group `want`: equal, or `want` is a group
-/// without sub-group letter and `stage` one of its sub-groups (`IIIA` in `III`, not `II`).
+/// The case of every sample (sample id to case id).
 fn sample_cases(tables: &mut Tables<'_>) -> Result<HashMap<String, String>, Error> {
     let df = tables.get(
         Table::Samples,

@@ -81,7 +81,7 @@ impl Render for Svg {
 
 /// Tells once per process why figures lack their PNG copy: the cause (fonts, usually) is
 /// the same for every figure.
-fn warn_once(error: &raster::RasterError) {
+fn warn_once(error: &raster::Error) {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         #[allow(clippy::print_stderr)]
@@ -140,8 +140,8 @@ impl Svg {
     ///
     /// # Errors
     ///
-    /// [`raster::RasterError`] (no fonts on the machine, usually).
-    pub fn png(&self) -> Result<Vec<u8>, raster::RasterError> {
+    /// [`raster::Error`] (no fonts on the machine, usually).
+    pub fn png(&self) -> Result<Vec<u8>, raster::Error> {
         raster::png(&self.svg)
     }
 }
@@ -340,7 +340,7 @@ mod tests {
     #[test]
     fn figures_carry_a_png_copy_of_their_svg() {
         use base64::Engine as _;
-        let figure = crate::figures::bars(
+        let figure = crate::chart::bars(
             "cases per site",
             "cases",
             &[

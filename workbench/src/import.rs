@@ -5,8 +5,8 @@
 //! mutation whose sample has no clinical row) and report each such case as a
 //! warning; they refuse with the file, line and column where the data would be wrong.
 
-mod cbioportal;
-mod maf;
+pub mod cbioportal;
+pub mod maf;
 mod tsv;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,8 +17,7 @@ use chrono::NaiveDate;
 use crate::lake::{Case, Course, Dataset, Diagnosis, Registration, Sample};
 use crate::vocab::OncoTree;
 
-pub use cbioportal::{CbioportalOptions, read_cbioportal};
-pub use maf::{ClinicalMap, MafOptions, read_maf};
+pub use maf::ClinicalMap;
 
 /// An error importing a file.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@
 //! [`prelude`] is what a notebook cell has in scope.
 
 pub mod analysis;
+pub mod chart;
 pub mod clinical;
 pub mod cohort;
 pub mod display;

@@ -16,6 +16,7 @@ mod infer;
 mod instrument;
 mod lex;
 pub mod prelude;
+pub mod relay;
 mod runtime;
 pub mod session;
 mod syntax;

@@ -8,9 +8,10 @@
 //! start (never during compilation, when the child is idle); the prelude's handler only
 //! sets a flag that the next check turns into an unwind, which evcxr catches as it
 //! catches panics, keeping the variables of earlier cells; the workbench library's long
-//! loops watch the same flag and return an error. Code that reaches no check for
-//! [`GRACE`] (a long `sleep`, a long polars query) is stopped the old way: the child is
-//! ended and the variables are lost.
+//! loops watch the same flag and return an error, and polars' own abort, armed by the
+//! prelude while a cell runs, unwinds a query at polars' next check. Code that reaches no
+//! check for [`GRACE`] (a long `sleep`, one long sort) is stopped the old way: the child
+//! is ended and the variables are lost.
 
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -15,8 +15,11 @@ pub use workbench::*;
 pub mod __kernel {
     use std::io::Write;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
     use std::sync::{Arc, LazyLock, Mutex, Once};
-    use std::thread::ThreadId;
+    use std::thread::{JoinHandle, ThreadId};
+
+    use polars::error::abort;
 
     /// Printed when a cell starts running (the kernel then may send SIGINT).
     const STARTED: &str = "WORKBENCH_CELL_STARTED";
@@ -54,6 +57,10 @@ pub mod __kernel {
     /// cell runs.
     pub fn cell_started() {
         PANIC_HOOK.call_once(|| {
+            // polars' own stop (see `arm_polars_abort`): its SIGINT action and its panic
+            // hook, which keeps an abort that unwinds a polars worker thread quiet. Ours
+            // wraps it, so a cell's own panics are still reported by us.
+            abort::register_polars_abort_mechanism();
             let default = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
                 if !on_cell_thread() {
@@ -65,6 +72,12 @@ pub mod __kernel {
                     .map(|s| (*s).to_owned())
                     .or_else(|| info.payload().downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "Box<dyn Any>".to_owned());
+                if message.starts_with(POLARS_ABORT) {
+                    // polars saw the interrupt at one of its checks: a stop, not a bug.
+                    disarm_polars_abort();
+                    announce(STOPPED);
+                    return;
+                }
                 // The cell's own code is evcxr's generated `src/lib.rs`, whose lines
                 // mean nothing to the user; a library's location does.
                 let location = info
@@ -77,7 +90,67 @@ pub mod __kernel {
         });
         *CELL_THREAD.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current().id());
         REQUESTED.store(false, Ordering::SeqCst);
+        arm_polars_abort();
         announce(STARTED);
+    }
+
+    /// What polars panics with when its abort flag is set (`polars_error::abort`).
+    const POLARS_ABORT: &str = "__POLARS_ABORT_";
+
+    /// The thread that holds polars' abort catcher while a cell runs, and the sender
+    /// whose drop lets it go.
+    static CATCHER: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>> = Mutex::new(None);
+
+    /// Arms polars' cooperative stop for the cell about to run.
+    ///
+    /// polars checks an abort flag at the start of every in-memory plan node, after a
+    /// join has built its hash tables, after group-by's grouping and on every task poll
+    /// of its streaming engine, and panics with a fixed payload when the flag is set. Its
+    /// SIGINT action sets the flag only while a "catcher" (`catch_polars_abort`) is
+    /// registered, and the last catcher to leave clears it. Rather than wrap every
+    /// `collect()` a user writes, a helper thread stays inside a catcher for the whole
+    /// cell: an interrupt then unwinds the query at polars' next check, evcxr catches the
+    /// unwind as it catches a panic, and the earlier variables survive. The previous
+    /// cell's catcher leaves first, which clears a flag that an interrupted query left
+    /// set (the kernel only signals while a cell runs, so no request is lost).
+    fn arm_polars_abort() {
+        disarm_polars_abort();
+        let mut slot = CATCHER.lock().unwrap_or_else(|e| e.into_inner());
+        // A flag still set when registering (a request that came with no catcher left
+        // to clear it) makes the catcher return at once, clearing it: then once more.
+        for _ in 0..2 {
+            let (leave, stay) = mpsc::channel::<()>();
+            let (ready, armed) = mpsc::channel::<()>();
+            let thread = std::thread::Builder::new()
+                .name("polars-abort".into())
+                .spawn(move || {
+                    // Nothing here can be left half-done by an unwind: it only waits.
+                    let _ = abort::catch_polars_abort(std::panic::AssertUnwindSafe(move || {
+                        let _ = ready.send(());
+                        // Until the cell ends and the sender is dropped.
+                        let _ = stay.recv();
+                    }));
+                });
+            // Without the thread a long query is stopped the old way (the kernel ends
+            // the evaluation process after its grace period).
+            let Ok(thread) = thread else { return };
+            if armed.recv().is_ok() {
+                *slot = Some((leave, thread));
+                return;
+            }
+            let _ = thread.join();
+        }
+    }
+
+    /// Lets the cell's catcher go: the last one to leave clears polars' abort flag, so
+    /// code that runs before the next cell's start (evcxr's own, or a cell that is not
+    /// instrumented) does not see an old request.
+    fn disarm_polars_abort() {
+        let taken = CATCHER.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((leave, thread)) = taken {
+            drop(leave);
+            let _ = thread.join();
+        }
     }
 
     fn on_cell_thread() -> bool {
@@ -102,6 +175,7 @@ pub mod __kernel {
 
     #[cold]
     fn stop() {
+        disarm_polars_abort();
         announce(STOPPED);
         std::panic::resume_unwind(Box::new(Interrupted));
     }
@@ -110,6 +184,7 @@ pub mod __kernel {
     /// end of a cell is not moved), or runs after its last statement: the cell's code ran
     /// to its end, so it did not return early through `?`.
     pub fn finished<T: ?Sized>(value: &T) -> &T {
+        disarm_polars_abort();
         announce(FINISHED);
         // evcxr reads stderr by lines too: without this, an `eprint!` with no newline
         // would wait for the next cell's stderr.

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
 use workbench::Lake;
-use workbench::import::{self, CbioportalOptions, ClinicalMap, MafOptions};
+use workbench::import::{ClinicalMap, cbioportal, maf};
 use workbench::vocab::ConsentScope;
 
 #[derive(Subcommand)]
@@ -80,7 +80,7 @@ pub(crate) fn run(format: Format) -> Result<()> {
                     .map_err(anyhow::Error::msg)
                     .context("--map")?;
             }
-            let options = MafOptions {
+            let options = maf::Options {
                 clinical,
                 map: columns,
                 cancer_type: target.cancer_type,
@@ -89,18 +89,18 @@ pub(crate) fn run(format: Format) -> Result<()> {
                 consent_scope: target.consent_scope,
                 assay,
             };
-            let imported = import::read_maf(&file, &options)
+            let imported = maf::read(&file, &options)
                 .with_context(|| format!("importing MAF {}", file.display()))?;
             (imported, target.out)
         }
         Format::Cbioportal { dir, target } => {
-            let options = CbioportalOptions {
+            let options = cbioportal::Options {
                 cancer_type: target.cancer_type,
                 institution: target.institution,
                 registered_on: target.registered_on.unwrap_or_else(workbench::lake::today),
                 consent_scope: target.consent_scope,
             };
-            let imported = import::read_cbioportal(&dir, &options)
+            let imported = cbioportal::read(&dir, &options)
                 .with_context(|| format!("importing cBioPortal study {}", dir.display()))?;
             (imported, target.out)
         }

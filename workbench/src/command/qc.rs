@@ -241,7 +241,7 @@ fn bam(args: BamArgs) -> Result<()> {
         sample,
         json,
     } = args;
-    let options = workbench::qc::depth::DepthOptions {
+    let options = workbench::qc::depth::Options {
         min_mapq: mapq,
         thresholds,
         bed,

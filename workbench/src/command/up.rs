@@ -89,7 +89,8 @@ fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
                 .arg(layout.requirements()),
             "pip install (PyPI)",
         )?;
-        std::fs::write(&stamp, &requirements).context("recording the installed requirements")?;
+        workbench::durable::write(&stamp, requirements.as_bytes())
+            .context("recording the installed requirements")?;
     }
     step(
         2,

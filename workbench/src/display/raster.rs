@@ -13,7 +13,7 @@ use resvg::{tiny_skia, usvg};
 
 /// Why a figure has no PNG copy.
 #[derive(Debug, thiserror::Error)]
-pub enum RasterError {
+pub enum Error {
     /// The SVG text could not be parsed.
     #[error("the SVG figure cannot be read: {0}")]
     Svg(String),
@@ -89,17 +89,17 @@ fn fonts() -> Option<Arc<Database>> {
 ///
 /// # Errors
 ///
-/// [`RasterError`]: unreadable SVG, no fonts on the system, an empty figure, an encoding
+/// [`Error`]: unreadable SVG, no fonts on the system, an empty figure, an encoding
 /// failure.
-pub fn png(svg: &str) -> Result<Vec<u8>, RasterError> {
-    let fontdb = fonts().ok_or(RasterError::NoFonts)?;
+pub fn png(svg: &str) -> Result<Vec<u8>, Error> {
+    let fontdb = fonts().ok_or(Error::NoFonts)?;
     let options = usvg::Options {
         fontdb,
         ..usvg::Options::default()
     };
-    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| RasterError::Svg(e.to_string()))?;
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| Error::Svg(e.to_string()))?;
     let size = tree.size();
-    let empty = RasterError::Empty {
+    let empty = Error::Empty {
         width: size.width(),
         height: size.height(),
     };
@@ -109,7 +109,7 @@ pub fn png(svg: &str) -> Result<Vec<u8>, RasterError> {
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
     pixmap
         .encode_png()
-        .map_err(|e| RasterError::Encode(e.to_string()))
+        .map_err(|e| Error::Encode(e.to_string()))
 }
 
 /// [`png`] as base64, the form a Jupyter MIME bundle carries for `image/png`.
@@ -117,7 +117,7 @@ pub fn png(svg: &str) -> Result<Vec<u8>, RasterError> {
 /// # Errors
 ///
 /// As [`png`].
-pub fn png_base64(svg: &str) -> Result<String, RasterError> {
+pub fn png_base64(svg: &str) -> Result<String, Error> {
     png(svg).map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn bad_svg_is_an_error_not_a_panic() {
-        assert!(matches!(png("<svg"), Err(RasterError::Svg(_))));
+        assert!(matches!(png("<svg"), Err(Error::Svg(_))));
         let empty = r#"<svg xmlns="http://www.w3.org/2000/svg" width="0" height="10"/>"#;
         assert!(png(empty).is_err());
     }

@@ -22,7 +22,7 @@ const DAYS_PER_MONTH: f64 = 30.4375;
 
 /// Options of a cBioPortal import.
 #[derive(Debug, Clone)]
-pub struct CbioportalOptions {
+pub struct Options {
     /// OncoTree code for samples that name none; inferred from `type_of_cancer` when absent.
     pub cancer_type: Option<String>,
     /// Data-acquiring institution; the study id when absent.
@@ -144,7 +144,7 @@ fn scan(dir: &Path) -> Result<Study, Error> {
 ///
 /// A missing `meta_study.txt` or sample file, malformed meta lines, unusable values
 /// (naming file, line and column), and unknown cancer types.
-pub fn read_cbioportal(dir: &Path, options: &CbioportalOptions) -> Result<Imported, Error> {
+pub fn read(dir: &Path, options: &Options) -> Result<Imported, Error> {
     let study = scan(dir)?;
     let default_type = match &options.cancer_type {
         Some(code) => Some(import::oncotree_code(code, "--cancer-type")?),
@@ -333,8 +333,8 @@ pub fn read_cbioportal(dir: &Path, options: &CbioportalOptions) -> Result<Import
 mod tests {
     use super::*;
 
-    fn options() -> CbioportalOptions {
-        CbioportalOptions {
+    fn options() -> Options {
+        Options {
             cancer_type: None,
             institution: None,
             registered_on: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
@@ -359,7 +359,7 @@ mod tests {
             dir.path(),
             "#a\tb\n#c\td\n#STRING\tSTRING\n#1\t1\nPATIENT_ID\tSAMPLE_ID\nP1\tP1-01\nP1\tP1-02\nP2\tP2-01\n",
         );
-        let imported = read_cbioportal(dir.path(), &options()).expect("import");
+        let imported = read(dir.path(), &options()).expect("import");
         assert_eq!(imported.dataset.cases.len(), 2);
         assert_eq!(imported.dataset.samples.len(), 3);
         assert_eq!(imported.dataset.registrations[0].cancer_type, "LUAD");
@@ -373,7 +373,7 @@ mod tests {
             dir.path(),
             "PATIENT_ID\tSAMPLE_ID\tONCOTREE_CODE\nP1\tP1-01\tNOTACODE\n",
         );
-        let err = read_cbioportal(dir.path(), &options())
+        let err = read(dir.path(), &options())
             .expect_err("bad code")
             .to_string();
         assert!(
@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn missing_meta_study_is_reported() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = read_cbioportal(dir.path(), &options())
+        let err = read(dir.path(), &options())
             .expect_err("no study")
             .to_string();
         assert!(err.contains("meta_study.txt"), "{err}");

@@ -70,7 +70,7 @@ impl ClinicalMap {
 
 /// Options of a MAF import.
 #[derive(Debug, Clone)]
-pub struct MafOptions {
+pub struct Options {
     /// Clinical annotation table (maftools style).
     pub clinical: Option<PathBuf>,
     /// Its column names.
@@ -96,7 +96,7 @@ pub struct MafOptions {
 ///
 /// Unreadable files, missing required columns, values that cannot be used (naming
 /// file, line and column), and an undeterminable cancer type.
-pub fn read_maf(path: &Path, options: &MafOptions) -> Result<Imported, Error> {
+pub fn read(path: &Path, options: &Options) -> Result<Imported, Error> {
     let maf = Table::read(path)?;
     let file_name = path
         .file_name()
@@ -472,8 +472,8 @@ mod tests {
         assert!(map.set("novalue").is_err());
     }
 
-    fn options() -> MafOptions {
-        MafOptions {
+    fn options() -> Options {
+        Options {
             clinical: None,
             map: ClinicalMap::default(),
             cancer_type: Some("AML".into()),
@@ -495,9 +495,7 @@ mod tests {
             format!("{HEADER}TP53\t17\t100\t100\tC\tT\tMissense\tS1\t10\t5\n"),
         )
         .expect("write");
-        let err = read_maf(&path, &options())
-            .expect_err("bad class")
-            .to_string();
+        let err = read(&path, &options()).expect_err("bad class").to_string();
         assert!(
             err.contains("line 2")
                 && err.contains("Variant_Classification")
@@ -511,9 +509,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.maf");
         std::fs::write(&path, "Hugo_Symbol\tTumor_Sample_Barcode\nTP53\tS1\n").expect("write");
-        let err = read_maf(&path, &options())
-            .expect_err("missing")
-            .to_string();
+        let err = read(&path, &options()).expect_err("missing").to_string();
         assert!(err.contains("Chromosome"), "{err}");
     }
 
@@ -522,7 +518,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.maf");
         std::fs::write(&path, format!("{HEADER}TP53\tchr17\t100\t101\tCA\t-\tFrame_Shift_Del\tS1\t20\t5\nKRAS\t12\t5\t5\tC\tT\tSilent\tS1\tNA\t[Not Available]\n")).expect("write");
-        let imported = read_maf(&path, &options()).expect("import");
+        let imported = read(&path, &options()).expect("import");
         let v = &imported.dataset.somatic_variants;
         assert_eq!(v.len(), 2);
         assert_eq!(

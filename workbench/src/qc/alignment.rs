@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::depth::{Alignment, BedError, Depth, DepthOptions, DepthStats};
+use super::depth::{self, Alignment, BedError, Depth};
 
 /// Why a BAM file cannot be measured.
 #[derive(Debug, thiserror::Error)]
@@ -253,7 +253,7 @@ impl InsertSizes {
 
 /// QC of one BAM file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BamStats {
+pub struct Stats {
     /// The file.
     pub path: PathBuf,
     /// Counts of QC-passed records.
@@ -267,10 +267,10 @@ pub struct BamStats {
     /// Insert sizes of proper pairs.
     pub insert_sizes: InsertSizes,
     /// Depth of coverage, when asked for.
-    pub depth: Option<DepthStats>,
+    pub depth: Option<depth::Stats>,
 }
 
-impl BamStats {
+impl Stats {
     /// `{"schema": "workbench.qc.bam/1", …}` with the counts, bases, insert sizes and depth.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -280,7 +280,7 @@ impl BamStats {
             "primary_bases": self.primary_bases,
             "dedup_bases": self.dedup_bases,
             "insert_size": self.insert_sizes.to_json(),
-            "depth": self.depth.as_ref().map(DepthStats::to_json),
+            "depth": self.depth.as_ref().map(depth::Stats::to_json),
         })
     }
 }
@@ -291,7 +291,7 @@ impl BamStats {
 ///
 /// [`Error::Open`] for a missing or non-BAM file, [`Error::Record`] naming the record
 /// that could not be decoded.
-pub fn measure(path: &Path) -> Result<BamStats, Error> {
+pub fn measure(path: &Path) -> Result<Stats, Error> {
     measure_with(path, None)
 }
 
@@ -375,7 +375,7 @@ struct View<'a> {
 struct Pass<'p> {
     path: &'p Path,
     references: Vec<(String, u64)>,
-    stats: BamStats,
+    stats: Stats,
     coverage: Option<Depth>,
     /// (reference id or "unplaced", 0-based position) of the previous record.
     previous: (usize, u64),
@@ -386,7 +386,7 @@ impl<'p> Pass<'p> {
     fn new(
         path: &'p Path,
         references: Vec<(String, u64)>,
-        depth: Option<&DepthOptions>,
+        depth: Option<&depth::Options>,
     ) -> Result<Self, Error> {
         let coverage = match depth {
             Some(options) => {
@@ -398,7 +398,7 @@ impl<'p> Pass<'p> {
         Ok(Pass {
             path,
             references,
-            stats: BamStats {
+            stats: Stats {
                 path: path.to_owned(),
                 qc_passed: Flagstat::default(),
                 qc_failed: Flagstat::default(),
@@ -548,7 +548,7 @@ impl<'p> Pass<'p> {
         Ok(())
     }
 
-    fn finish(mut self) -> BamStats {
+    fn finish(mut self) -> Stats {
         self.stats.depth = self.coverage.map(Depth::finish);
         self.stats
     }
@@ -580,12 +580,12 @@ fn is_cram(path: &Path) -> bool {
 /// As [`measure`], and [`Error::MissingIndex`], [`Error::Index`], [`Error::Unsorted`] (with
 /// the first record out of order) and [`Error::Bed`] when depth is asked for;
 /// [`Error::NeedsReference`] for a CRAM file.
-pub fn measure_with(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Error> {
+pub fn measure_with(path: &Path, depth: Option<&depth::Options>) -> Result<Stats, Error> {
     measure_alignments(path, None, depth)
 }
 
 /// The BAM half of [`measure_alignments`].
-fn measure_bam(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Error> {
+fn measure_bam(path: &Path, depth: Option<&depth::Options>) -> Result<Stats, Error> {
     let open = |source| Error::Open {
         path: path.to_owned(),
         source,
@@ -643,8 +643,8 @@ fn measure_bam(path: &Path, depth: Option<&DepthOptions>) -> Result<BamStats, Er
 pub fn measure_alignments(
     path: &Path,
     reference: Option<&Path>,
-    depth: Option<&DepthOptions>,
-) -> Result<BamStats, Error> {
+    depth: Option<&depth::Options>,
+) -> Result<Stats, Error> {
     if !is_cram(path) {
         return measure_bam(path, depth);
     }
@@ -726,7 +726,7 @@ fn depth_extent(histogram: &[u64], share: f64) -> usize {
     histogram.len().saturating_sub(1)
 }
 
-impl DepthStats {
+impl depth::Stats {
     /// Percent of positions at each depth (genome, and BED regions if given).
     pub fn histogram_plot(&self) -> crate::display::Svg {
         let extent = (depth_extent(&self.histogram, 0.995) + 2).max(10);
@@ -803,7 +803,7 @@ impl InsertSizes {
     }
 }
 
-impl BamStats {
+impl Stats {
     /// The report as HTML: counts, depth and breadth tables, then the depth, breadth and
     /// insert-size charts.
     pub fn html(&self) -> crate::display::Html {
@@ -853,7 +853,7 @@ impl BamStats {
             self.dedup_bases
         );
         if let Some(depth) = &self.depth {
-            let mut rows: Vec<(String, &super::depth::DepthSummary)> =
+            let mut rows: Vec<(String, &depth::Summary)> =
                 vec![("all sequences with reads".into(), &depth.total)];
             if let Some(r) = &depth.regions_total {
                 rows.push((format!("BED regions ({})", depth.regions.len()), r));

@@ -32,7 +32,7 @@ const HISTOGRAM_CAP: usize = 400_000;
 
 /// What to count.
 #[derive(Debug, Clone)]
-pub struct DepthOptions {
+pub struct Options {
     /// Records with a lower mapping quality add no depth.
     pub min_mapq: u8,
     /// Records with any of these flags add no depth.
@@ -43,9 +43,9 @@ pub struct DepthOptions {
     pub bed: Option<PathBuf>,
 }
 
-impl Default for DepthOptions {
+impl Default for Options {
     fn default() -> Self {
-        DepthOptions {
+        Options {
             min_mapq: 0,
             exclude_flags: DEFAULT_EXCLUDE_FLAGS,
             thresholds: vec![1, 10, 20, 30],
@@ -197,7 +197,7 @@ pub fn read_bed(path: &Path) -> Result<Vec<Region>, BedError> {
 
 /// Depth statistics of a stretch of reference (a sequence, all sequences, or regions).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DepthSummary {
+pub struct Summary {
     /// Reference positions.
     pub length: u64,
     /// Sum of the depth over those positions (mosdepth's "bases").
@@ -212,7 +212,7 @@ pub struct DepthSummary {
     pub breadth: Vec<(u32, u64)>,
 }
 
-impl DepthSummary {
+impl Summary {
     /// The fraction of positions with at least `threshold` depth, if it was counted.
     pub fn breadth_fraction(&self, threshold: u32) -> Option<f64> {
         let (_, n) = self.breadth.iter().find(|(t, _)| *t == threshold)?;
@@ -253,7 +253,7 @@ pub struct SequenceDepth {
     /// Its name in the BAM header.
     pub name: String,
     /// Its statistics.
-    pub summary: DepthSummary,
+    pub summary: Summary,
 }
 
 /// The depth of one BED region.
@@ -275,13 +275,13 @@ pub struct RegionDepth {
 
 /// Depth of coverage of one BAM file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DepthStats {
+pub struct Stats {
     /// Mapping quality threshold used.
     pub min_mapq: u8,
     /// Flags excluded.
     pub exclude_flags: u16,
     /// All sequences with records (mosdepth's "total").
-    pub total: DepthSummary,
+    pub total: Summary,
     /// Each sequence with records, in header order.
     pub sequences: Vec<SequenceDepth>,
     /// Positions at each depth over `total` (index = depth, capped at 400,000).
@@ -289,7 +289,7 @@ pub struct DepthStats {
     /// The BED file, if one was given.
     pub bed: Option<PathBuf>,
     /// All regions on sequences with records (mosdepth's "total_region").
-    pub regions_total: Option<DepthSummary>,
+    pub regions_total: Option<Summary>,
     /// Positions at each depth over the regions.
     pub regions_histogram: Vec<u64>,
     /// Each region, in BED order per sequence.
@@ -298,7 +298,7 @@ pub struct DepthStats {
     pub warnings: Vec<String>,
 }
 
-impl DepthStats {
+impl Stats {
     /// The mean depth the R4 rule judges: over the BED regions if given, else the genome.
     pub fn mean(&self) -> f64 {
         self.regions_total.as_ref().unwrap_or(&self.total).mean
@@ -420,7 +420,7 @@ struct Mate {
 
 /// Per-file depth accumulation; records arrive sorted by coordinate.
 pub(crate) struct Depth {
-    options: DepthOptions,
+    options: Options,
     names: Vec<String>,
     lengths: Vec<u64>,
     /// Regions per sequence id, sorted by start.
@@ -443,7 +443,7 @@ pub(crate) struct Depth {
     warnings: Vec<String>,
 }
 
-/// Running sums for a [`DepthSummary`].
+/// Running sums for a [`Summary`].
 #[derive(Clone)]
 struct Accumulator {
     length: u64,
@@ -474,8 +474,8 @@ impl Accumulator {
         }
     }
 
-    fn summary(&self, thresholds: &[u32]) -> DepthSummary {
-        DepthSummary {
+    fn summary(&self, thresholds: &[u32]) -> Summary {
+        Summary {
             length: self.length,
             bases: self.bases,
             mean: if self.length > 0 {
@@ -541,14 +541,11 @@ fn breadth_from(histogram: &[u64], thresholds: &[u32]) -> Vec<u64> {
 
 impl Depth {
     /// `references` are the header's (name, length) in order.
-    pub(crate) fn new(
-        options: DepthOptions,
-        references: Vec<(String, u64)>,
-    ) -> Result<Self, BedError> {
+    pub(crate) fn new(options: Options, references: Vec<(String, u64)>) -> Result<Self, BedError> {
         let mut thresholds = options.thresholds.clone();
         thresholds.sort_unstable();
         thresholds.dedup();
-        let options = DepthOptions {
+        let options = Options {
             thresholds,
             ..options
         };
@@ -766,7 +763,7 @@ impl Depth {
     }
 
     /// The statistics, once every record was pushed.
-    pub(crate) fn finish(mut self) -> DepthStats {
+    pub(crate) fn finish(mut self) -> Stats {
         self.finish_sequence();
         let thresholds = self.options.thresholds.clone();
         // Regions on sequences without records: mean 0, outside the regional totals.
@@ -786,7 +783,7 @@ impl Depth {
             }
         }
         let bed = self.options.bed.clone();
-        DepthStats {
+        Stats {
             min_mapq: self.options.min_mapq,
             exclude_flags: self.options.exclude_flags,
             total: self.total.summary(&thresholds),
@@ -838,7 +835,7 @@ mod tests {
 
     #[test]
     fn overlapping_mates_count_once() {
-        let mut depth = Depth::new(DepthOptions::default(), vec![("c".into(), 100)]).unwrap();
+        let mut depth = Depth::new(Options::default(), vec![("c".into(), 100)]).unwrap();
         let m = cigar(&[(20, 0)]);
         let first = Alignment {
             tid: 0,
@@ -869,9 +866,9 @@ mod tests {
     #[test]
     fn a_sequence_declared_at_a_trillion_bases_costs_only_what_its_records_reach() {
         const LENGTH: u64 = 1_000_000_000_000;
-        let options = DepthOptions {
+        let options = Options {
             thresholds: vec![0, 1],
-            ..DepthOptions::default()
+            ..Options::default()
         };
         let mut depth = Depth::new(options, vec![("huge".into(), LENGTH)]).unwrap();
         let m = cigar(&[(50, 0)]);
@@ -903,10 +900,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bed = dir.path().join("r.bed");
         std::fs::write(&bed, "c\t0\t20\nc\t500\t600\nc\t900\t1100\n").unwrap();
-        let options = DepthOptions {
+        let options = Options {
             thresholds: vec![1],
             bed: Some(bed),
-            ..DepthOptions::default()
+            ..Options::default()
         };
         let mut depth = Depth::new(options, vec![("c".into(), 1_000)]).unwrap();
         let m = cigar(&[(10, 0)]);

@@ -93,7 +93,7 @@ pub enum Error {
 
 /// Metrics of one FASTQ file.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FastqStats {
+pub struct Stats {
     /// The file measured.
     pub path: PathBuf,
     /// Records.
@@ -124,7 +124,7 @@ pub struct FastqStats {
     pub duplication_rate: f64,
 }
 
-impl FastqStats {
+impl Stats {
     /// Fraction of bases with quality ≥ 20 (0 without bases).
     pub fn q20_rate(&self) -> f64 {
         ratio(self.q20_bases, self.bases)
@@ -197,15 +197,15 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// A QC report of one sample's FASTQ files (one, or a pair).
 #[derive(Debug, Clone, PartialEq)]
-pub struct FastqReport {
+pub struct Report {
     /// Per file, in the order given.
-    pub files: Vec<FastqStats>,
+    pub files: Vec<Stats>,
 }
 
-impl FastqReport {
+impl Report {
     /// The sums over all files (fastp's "before filtering" summary of a pair).
-    pub fn total(&self) -> FastqStats {
-        let mut total = FastqStats::default();
+    pub fn total(&self) -> Stats {
+        let mut total = Stats::default();
         for f in &self.files {
             total.reads += f.reads;
             total.bases += f.bases;
@@ -242,7 +242,7 @@ impl FastqReport {
         }
         serde_json::json!({
             "schema": "workbench.qc.fastq/1",
-            "files": self.files.iter().map(FastqStats::to_json).collect::<Vec<_>>(),
+            "files": self.files.iter().map(Stats::to_json).collect::<Vec<_>>(),
             "total": total,
         })
     }
@@ -262,7 +262,7 @@ fn add_into(total: &mut Vec<u64>, part: &[u64]) {
 /// # Errors
 ///
 /// [`Error`] naming the file and, for a malformed record, its number and line.
-pub fn measure(path: &Path) -> Result<FastqStats, Error> {
+pub fn measure(path: &Path) -> Result<Stats, Error> {
     let (blocks, recycle, gzip) = spawn_reader(path)?;
     let mut parser = Parser::new(path);
     parser.compressed = gzip;
@@ -307,7 +307,7 @@ pub fn measure(path: &Path) -> Result<FastqStats, Error> {
 /// # Errors
 ///
 /// As [`measure`], for a malformed record.
-pub fn measure_bytes(name: &Path, data: &[u8], block: usize) -> Result<FastqStats, Error> {
+pub fn measure_bytes(name: &Path, data: &[u8], block: usize) -> Result<Stats, Error> {
     let mut parser = Parser::new(name);
     for chunk in data.chunks(block.max(1)) {
         parser.feed(chunk)?;
@@ -321,7 +321,7 @@ pub fn measure_bytes(name: &Path, data: &[u8], block: usize) -> Result<FastqStat
 /// # Errors
 ///
 /// The first file's error, or [`Error::PairMismatch`].
-pub fn measure_sample(paths: &[PathBuf]) -> Result<FastqReport, Error> {
+pub fn measure_sample(paths: &[PathBuf]) -> Result<Report, Error> {
     let files = std::thread::scope(|scope| {
         let handles: Vec<_> = paths
             .iter()
@@ -345,7 +345,7 @@ pub fn measure_sample(paths: &[PathBuf]) -> Result<FastqReport, Error> {
             reads2: r2.reads,
         });
     }
-    Ok(FastqReport { files })
+    Ok(Report { files })
 }
 
 type Blocks = crossbeam_channel::Receiver<io::Result<Vec<u8>>>;
@@ -433,7 +433,7 @@ fn peek(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// Splits records out of blocks and counts them.
 struct Parser {
     path: PathBuf,
-    stats: FastqStats,
+    stats: Stats,
     carry: Vec<u8>,
     line: u64,
     compressed: bool,
@@ -444,7 +444,7 @@ impl Parser {
     fn new(path: &Path) -> Parser {
         Parser {
             path: path.to_owned(),
-            stats: FastqStats {
+            stats: Stats {
                 path: path.to_owned(),
                 min_length: u64::MAX,
                 ..Default::default()
@@ -501,7 +501,7 @@ impl Parser {
         }
     }
 
-    fn finish(mut self) -> Result<FastqStats, Error> {
+    fn finish(mut self) -> Result<Stats, Error> {
         if !self.carry.is_empty() {
             let carry = std::mem::take(&mut self.carry);
             let used = self.records(&carry, true)?;
@@ -734,7 +734,7 @@ impl DupSketch {
     }
 }
 
-impl FastqReport {
+impl Report {
     /// The per-cycle mean quality of every file as a line chart (Phred scale, with the Q20
     /// and Q30 levels marked).
     pub fn quality_plot(&self) -> crate::display::Svg {
@@ -775,7 +775,7 @@ impl FastqReport {
     pub fn html(&self) -> crate::display::Html {
         use crate::display::escape;
         use std::fmt::Write as _;
-        let mut rows: Vec<(String, FastqStats)> = self
+        let mut rows: Vec<(String, Stats)> = self
             .files
             .iter()
             .map(|f| (f.path.display().to_string(), f.clone()))
@@ -825,7 +825,7 @@ impl FastqReport {
     }
 }
 
-impl FastqReport {
+impl Report {
     /// MultiQC custom content (a `*_mqc.json` file's JSON): one table row for `sample`
     /// with the totals, so sites that run MultiQC see our metrics beside their tools'.
     pub fn multiqc(&self, sample: &str) -> serde_json::Value {

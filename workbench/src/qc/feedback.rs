@@ -348,7 +348,7 @@ pub fn sop_plot(df: &DataFrame) -> Result<crate::display::Svg, Error> {
         })
         .collect();
     items.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(crate::figures::bars(
+    Ok(crate::chart::bars(
         "Specimen freezing SOP (R2) violations per hospital",
         "% of tissue specimens with recorded times",
         &items,

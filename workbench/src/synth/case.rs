@@ -316,7 +316,7 @@ fn draw_stage(rng: &mut Rng) -> (String, String, String, String) {
 }
 
 fn stage_hazard(stage: &str) -> f64 {
-    match stage.trim_end_matches(['A', 'B', 'C']) {
+    match vocab::stage_group(stage) {
         "I" => 0.2,
         "II" => 0.35,
         "III" => 0.6,

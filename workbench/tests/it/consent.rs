@@ -244,6 +244,71 @@ fn no_entry_point_shows_a_withdrawn_case() {
         .filter(|q| !hidden.samples.contains(&q.sample_id))
         .count();
     assert_eq!(sum_u32(&trends, "samples") as usize, qc_visible);
+
+    // The session's lake, and the profiled cases behind every "not profiled" answer.
+    let session_lake = session::lake().expect("session lake");
+    let selected = cohort::select(&session_lake, &Query::default()).expect("select");
+    assert_eq!(selected.len(), visible);
+    let profiled_cases = cohort::profiled_cases(&lake).expect("profiled");
+    assert_eq!(
+        profiled_cases
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        profiled
+    );
+
+    // The values offered as hints in errors: no gene known only from a withdrawn case.
+    let known = cohort::Known::of(&lake).expect("known");
+    let somatic_visible: BTreeSet<&str> = dataset
+        .somatic_variants
+        .iter()
+        .filter(|v| !hidden.samples.contains(&v.tumor_sample_barcode))
+        .map(|v| v.hugo_symbol.as_str())
+        .collect();
+    let any_visible: BTreeSet<&str> = dataset
+        .germline_variants
+        .iter()
+        .filter(|v| !hidden.samples.contains(&v.sample_id))
+        .map(|v| v.hugo_symbol.as_str())
+        .chain(somatic_visible.iter().copied())
+        .collect();
+    let only_hidden: Vec<&String> = known
+        .genes
+        .iter()
+        .filter(|g| !any_visible.contains(g.as_str()))
+        .collect();
+    assert!(only_hidden.is_empty(), "hints name {only_hidden:?}");
+    assert!(somatic_visible.iter().all(|g| known.genes.contains(*g)));
+
+    // Gene criteria, groups and gene-split survival over the stale cohort.
+    let gene = genes[0].clone();
+    let mutated = cohort::select(
+        &lake,
+        &Criteria {
+            genes: vec![gene.clone()],
+            ..Default::default()
+        }
+        .into(),
+    )
+    .expect("mutated");
+    assert!(!mutated.is_empty());
+    assert!(mutated.cases().iter().all(|id| !hidden.cases.contains(id)));
+    let by_stage = analysis::mutation_frequency(&lake, stale, Some("stage")).expect("by stage");
+    assert_absent("mutation_frequency by stage", &by_stage, &hidden);
+    // Survival over the stale cohort equals survival of the visible cohort in a lake where
+    // nobody withdrew: the withdrawn cases are not counted, whatever the grouping.
+    for by in [None, Some(format!("gene:{gene}")), Some("stage".to_owned())] {
+        let here = survival::of_cohort(&lake, stale, by.as_deref()).expect("survival");
+        let there = survival::of_cohort(&earlier_lake, &reopened, by.as_deref()).expect("survival");
+        let sizes = |s: &survival::Survival| {
+            s.curves
+                .iter()
+                .map(|c| (c.label.clone(), c.n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(&here), sizes(&there), "survival by {by:?}");
+    }
 }
 
 #[test]

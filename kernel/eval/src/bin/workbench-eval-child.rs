@@ -14,6 +14,16 @@ fn main() {
             }
             std::process::exit(3);
         }
+        // Displays printed mid-cell are shown when printed; without the relay they come
+        // with the cell's result, as evcxr shows them, which is worse but not unsafe.
+        if let Err(err) = kernel_eval::relay::install() {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "workbench-eval-child: displays will arrive at the end of each cell: {err}"
+                );
+            }
+        }
     }
     evcxr::runtime_hook();
     // Started by hand rather than by evcxr: say what this binary is for.
