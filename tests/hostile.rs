@@ -175,10 +175,10 @@ fn bgzf(data: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_bam_whose_header_text_declares_a_trillion_bases_is_measured_in_bounded_memory() {
-    // The binary reference list holds int32 lengths, but the SAM text of a BAM header can
-    // say anything, and the reader takes the text's @SQ lines. samtools caps what it
-    // writes, so the header text is rewritten by hand: LN:1000000000000 (10^12 bases).
+fn a_header_declaring_a_trillion_bases_is_refused_in_a_bam_and_measured_in_a_cram() {
+    // A BAM's binary reference list holds int32 lengths, but the SAM text of its header can
+    // say anything: rewritten by hand to LN:1000000000000 (samtools caps what it writes),
+    // the two disagree, and the reader refuses the file by name.
     let dir = tempfile::tempdir().expect("tempdir");
     let made = bam_declaring(dir.path(), 2_000_000_000);
     let bytes = inflate(&made);
@@ -193,26 +193,60 @@ fn a_bam_whose_header_text_declares_a_trillion_bases_is_measured_in_bounded_memo
     rewritten.extend_from_slice(&bytes[8 + l_text..]);
     let bam = dir.path().join("trillion.bam");
     std::fs::write(&bam, bgzf(&rewritten)).expect("write");
-    let status = Command::new("samtools")
-        .args(["index", "-c"])
-        .arg(&bam)
-        .status()
-        .expect("samtools runs");
-    assert!(status.success());
+    samtools(&["index", "-c", bam.to_str().expect("utf-8")]);
     let limit = format!("-v {ADDRESS_SPACE_KB}");
     let output = limited(
         &limit,
         &["qc", "bam", bam.to_str().expect("utf-8"), "--json"],
     );
-    // Measured (the counters grow only as far as the records reach), or refused with a
-    // message naming the file: never an abort or an allocation of the declared length.
-    if output.status.success() {
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-        assert_eq!(report["depth"]["total"]["bases"], 100 - 20, "{report}");
-        assert_eq!(report["flagstat"]["total"]["passed"], 2, "{report}");
-    } else {
-        assert_clean_failure(&output, &["trillion.bam"]);
-    }
+    assert_clean_failure(&output, &["trillion.bam", "mismatch"]);
+
+    // A CRAM header is SAM text alone, and samtools keeps the declared length: measured,
+    // within the address-space limit, with counters only as far as the reads reach.
+    let sam = dir.path().join("huge.sam");
+    let sam_text = std::fs::read_to_string(&sam).expect("sam");
+    std::fs::write(&sam, sam_text.replace("LN:2000000000", "LN:1000000000000")).expect("sam");
+    let cram = dir.path().join("trillion.cram");
+    samtools(&[
+        "view",
+        "-C",
+        "--output-fmt-option",
+        "no_ref=1",
+        "-o",
+        cram.to_str().expect("utf-8"),
+        sam.to_str().expect("utf-8"),
+    ]);
+    samtools(&["index", cram.to_str().expect("utf-8")]);
+    // The reads are stored whole (no_ref), so a short reference serves to decode them.
+    let reference = dir.path().join("huge.fa");
+    std::fs::write(&reference, format!(">chrHuge\n{}\n", "A".repeat(300))).expect("fasta");
+    samtools(&["faidx", reference.to_str().expect("utf-8")]);
+    let output = limited(
+        &limit,
+        &[
+            "qc",
+            "bam",
+            cram.to_str().expect("utf-8"),
+            "--reference",
+            reference.to_str().expect("utf-8"),
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let total = &report["depth"]["total"];
+    assert_eq!(total["length"], 1_000_000_000_000u64, "{report}");
+    assert_eq!(total["bases"], 100 - 20, "{report}");
+    assert_eq!(total["max"], 1, "{report}");
+}
+
+/// Runs samtools with `args`; it must succeed.
+fn samtools(args: &[&str]) {
+    let status = Command::new("samtools")
+        .args(args)
+        .status()
+        .expect("samtools runs");
+    assert!(status.success(), "samtools {args:?}");
 }
 
 #[test]

@@ -66,6 +66,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE before `main`, so a reader that stops early (`| head`) made
+    // `println!` panic. The default action ends the process quietly, as it ends cat or
+    // samtools.
+    #[allow(unsafe_code)]
+    // SAFETY: restores a signal's default disposition before any other thread exists;
+    // no handler of ours is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result: Result<()> = match cli.command {
         Command::Synth(args) => synth::run(args),
