@@ -14,7 +14,7 @@
 //!
 //! One display is the blocks printed together: consecutive blocks of different MIME types
 //! (a value shown as HTML and as text). A block of a MIME type the display already has,
-//! any other line, or a pause in the output ([`PAUSE`]) ends it.
+//! any other line, or a pause in the output of 20 ms ends it.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
