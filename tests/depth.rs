@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{bams, datasets, workbench, workbench_ok};
+use crate::support::{bams, datasets, samtools, workbench, workbench_ok};
 
 const THRESHOLDS: [u64; 4] = [1, 10, 20, 30];
 
@@ -353,18 +353,6 @@ fn random_sam(seed: u64, pairs: usize) -> String {
         }
     }
     sam
-}
-
-fn samtools(args: &[&str]) {
-    let output = Command::new("samtools")
-        .args(args)
-        .output()
-        .expect("samtools runs (./x test installs it)");
-    assert!(
-        output.status.success(),
-        "samtools {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Writes the random SAM, sorts and indexes it; returns the BAM and the unsorted BAM.

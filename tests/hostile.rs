@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::{binary, files, workbench, workbench_ok};
+use crate::support::{binary, files, samtools, workbench, workbench_ok};
 
 /// Address space the commands below may use: the bounded code needs a few hundred MB
 /// (threads reserve stack and allocator arenas); each input here made the old code ask
@@ -99,20 +99,10 @@ fn bam_declaring(dir: &Path, length: u64) -> std::path::PathBuf {
     )
     .expect("sam");
     let bam = dir.join("huge.bam");
-    let status = Command::new("samtools")
-        .args(["view", "-b", "-o"])
-        .arg(&bam)
-        .arg(&sam)
-        .status()
-        .expect("samtools runs");
-    assert!(status.success());
+    let (bam_path, sam_path) = (bam.to_str().expect("utf-8"), sam.to_str().expect("utf-8"));
+    samtools(&["view", "-b", "-o", bam_path, sam_path]);
     // BAI indexes positions below 2^29 only; CSI covers the whole declared length.
-    let status = Command::new("samtools")
-        .args(["index", "-c"])
-        .arg(&bam)
-        .status()
-        .expect("samtools runs");
-    assert!(status.success());
+    samtools(&["index", "-c", bam_path]);
     bam
 }
 
@@ -238,15 +228,6 @@ fn a_header_declaring_a_trillion_bases_is_refused_in_a_bam_and_measured_in_a_cra
     assert_eq!(total["length"], 1_000_000_000_000u64, "{report}");
     assert_eq!(total["bases"], 100 - 20, "{report}");
     assert_eq!(total["max"], 1, "{report}");
-}
-
-/// Runs samtools with `args`; it must succeed.
-fn samtools(args: &[&str]) {
-    let status = Command::new("samtools")
-        .args(args)
-        .status()
-        .expect("samtools runs");
-    assert!(status.success(), "samtools {args:?}");
 }
 
 #[test]

@@ -157,3 +157,16 @@ pub(crate) fn bams() -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Runs samtools with `args`; it must succeed.
+pub(crate) fn samtools(args: &[&str]) {
+    let output = Command::new("samtools")
+        .args(args)
+        .output()
+        .expect("samtools runs (./x test installs it)");
+    assert!(
+        output.status.success(),
+        "samtools {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
