@@ -9,6 +9,8 @@
 //!   Python, lifelines and SciPy.
 //! - `import`: MAF and cBioPortal imports against the real test files.
 //! - `errors`: bad input refused with clear messages, nothing half-written.
+//! - `governance`: every policy rule tried and refused by name, TOTP against pyotp, the
+//!   embargo clock against pandas, the audit chain tampered with, decisions killed mid-way.
 //! - `hostile`: huge lines, gzip bombs, huge declared sequences, huge BEDs, path names,
 //!   writes killed half-way: bounded memory, clear errors, earlier state whole.
 //! - `tidy`: crate arrows, module cycles, who prints, who writes the lake, `//!` lines.
@@ -18,6 +20,7 @@
 mod analysis;
 mod depth;
 mod errors;
+mod governance;
 mod hostile;
 mod import;
 mod kernel;

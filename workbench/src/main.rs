@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod command;
 
-use command::{cohort, import, kernel, lake, qc, synth, up};
+use command::{cohort, governance, import, kernel, lake, qc, synth, up};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +58,17 @@ enum Command {
         #[command(subcommand)]
         action: qc::Action,
     },
+    /// The data-use policy: people, projects, approvals, decisions, embargo, committee,
+    /// the public register (R18, R31–R39).
+    Governance {
+        #[command(subcommand)]
+        action: governance::Action,
+    },
+    /// The audit chain of a governance store (R18).
+    Audit {
+        #[command(subcommand)]
+        action: governance::AuditAction,
+    },
     /// Manage the Jupyter kernelspec of the workbench kernel.
     Kernel {
         #[command(subcommand)]
@@ -87,6 +98,8 @@ fn main() -> ExitCode {
         Command::Mutations(args) => cohort::run_mutations(args),
         Command::Interactions(args) => cohort::run_interactions(args),
         Command::Qc { action } => qc::run(action),
+        Command::Governance { action } => governance::run(action),
+        Command::Audit { action } => governance::run_audit(action),
         Command::Kernel { action } => kernel::run(action),
     };
     match result {

@@ -494,3 +494,210 @@ pub fn case_visible(case: &Case<'_>, viewer: Viewer<'_>) -> Decision {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embargo::Status;
+    use crate::people::Role;
+    use proptest::prelude::*;
+
+    const TYPES: [&str; 4] = ["LUAD", "BRCA", "PAAD", "SARC"];
+    const HOSPITALS: [&str; 3] = ["Hospital A", "Hospital B", "Hospital C"];
+    const SCOPES: [&str; 4] = ["GRU", "HMB", "DS", "XYZ"];
+
+    fn day(n: i64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 1, 1).expect("date") + chrono::TimeDelta::days(n)
+    }
+
+    fn user(role: Role, institution: &str) -> User {
+        User {
+            name: "u".into(),
+            role,
+            institution: institution.into(),
+            company: None,
+            sex: None,
+            disabled: false,
+            failures: 0,
+            locked: false,
+            last_totp_step: None,
+        }
+    }
+
+    fn project(types: &[&str], institution: &str) -> Project {
+        Project {
+            id: "p".into(),
+            title: "p".into(),
+            forum: Forum::Academic,
+            purpose: Purpose::AcademicResearch,
+            institution: institution.into(),
+            country: "JP".into(),
+            cancer_types: types.iter().map(|t| (*t).to_owned()).collect(),
+            tables: BTreeSet::new(),
+            tier: Tier::Detailed,
+            created_on: day(0),
+            expires: day(2000),
+            paid_plan: true,
+            revoked_on: None,
+            members: ["u".to_owned()].into(),
+        }
+    }
+
+    fn clock(cancer_type: &str, public_on: Option<NaiveDate>) -> Clock {
+        Clock {
+            cancer_type: cancer_type.into(),
+            cases: 100,
+            rare: false,
+            trigger: 100,
+            start: public_on,
+            months: 24,
+            shortened: false,
+            end: public_on,
+            public_on,
+            status: Status::Ended,
+        }
+    }
+
+    proptest! {
+        /// No tier ever yields a withdrawn, unconsented or out-of-scope case.
+        #[test]
+        fn no_tier_shows_a_withdrawn_or_out_of_scope_case(
+            given in proptest::option::of(0i64..800),
+            withdrawn in proptest::option::of(0i64..800),
+            scope in 0usize..4,
+            industry_consent in proptest::option::of(any::<bool>()),
+            case_type in 0usize..4,
+            acquirer in 0usize..3,
+            industry_user in any::<bool>(),
+            tier in 0usize..3,
+            project_types in proptest::collection::btree_set(0usize..4, 0..3),
+            agreed in proptest::collection::btree_set(0usize..3, 0..3),
+            released in proptest::collection::btree_set(0usize..4, 0..4),
+            on in 0i64..800,
+        ) {
+            let cancer_type = TYPES[case_type];
+            let case = Case {
+                consent: consent::Facts {
+                    given_on: given.map(day),
+                    scope: Some(SCOPES[scope]),
+                    industry: industry_consent,
+                    secondary_findings: None,
+                    withdrawn_on: withdrawn.map(day),
+                    cancer_type: Some(cancer_type),
+                },
+                cancer_type,
+                acquirer: HOSPITALS[acquirer],
+            };
+            let role = if industry_user { Role::Industry } else { Role::Analyst };
+            let viewer_user = user(role, "Hospital A");
+            let types: Vec<&str> = project_types.iter().map(|&i| TYPES[i]).collect();
+            let p = project(&types, "Hospital A");
+            let approvals: Vec<Approval> = agreed
+                .iter()
+                .map(|&i| Approval {
+                    project: "p".into(),
+                    grant: Grant::AcquirerAgreement,
+                    by: "acq".into(),
+                    institution: HOSPITALS[i].into(),
+                    on: day(0),
+                    reported_to_committee: true,
+                    revoked_on: None,
+                })
+                .collect();
+            let clocks: Vec<Clock> = TYPES
+                .iter()
+                .enumerate()
+                .map(|(i, t)| clock(t, released.contains(&i).then(|| day(100))))
+                .collect();
+            let tier = [Tier::Overview, Tier::Detailed, Tier::Public][tier];
+            let on = day(on);
+            let decision = case_visible(&case, Viewer {
+                user: &viewer_user,
+                project: &p,
+                approvals: &approvals,
+                clocks: &clocks,
+                tier,
+                on,
+            });
+            if decision.allowed {
+                prop_assert!(withdrawn.map(day).is_none_or(|w| w > on), "withdrawn case shown: {decision}");
+                prop_assert!(given.map(day).is_some_and(|g| g <= on), "unconsented case shown");
+                prop_assert!(SCOPES[scope] != "XYZ");
+                if industry_user {
+                    prop_assert_eq!(industry_consent, Some(true));
+                }
+                if tier != Tier::Overview {
+                    prop_assert!(types.is_empty() || types.contains(&cancer_type), "out of scope: {decision}");
+                    if SCOPES[scope] == "DS" {
+                        prop_assert!(types.is_empty() || types.contains(&cancer_type));
+                    }
+                }
+                if tier == Tier::Detailed && !industry_user {
+                    prop_assert!(acquirer == 0 || agreed.contains(&acquirer), "another acquirer's case without agreement");
+                }
+                if tier == Tier::Public {
+                    prop_assert!(released.contains(&case_type) && day(100) <= on, "unreleased case public");
+                }
+            } else {
+                prop_assert!(!decision.reason.is_empty());
+            }
+        }
+    }
+
+    fn facts<'a>(u: &'a User, p: &'a Project, policy: &'a Policy) -> Facts<'a> {
+        Facts {
+            user: u,
+            project: Some(p),
+            approvals: &[],
+            policy,
+            clocks: None,
+        }
+    }
+
+    fn request(action: Action, table: &str) -> Request<'_> {
+        Request {
+            action,
+            table,
+            cancer_type: None,
+            acquirer: None,
+            purpose: None,
+            release: Release::Publication,
+            on: day(10),
+        }
+    }
+
+    #[test]
+    fn the_public_tier_never_shows_detailed_clinical_data_and_needs_release_dates() {
+        let policy = Policy::default();
+        let u = user(Role::Analyst, "Hospital A");
+        let mut p = project(&[], "Hospital A");
+        p.tier = Tier::Public;
+        let d = check(facts(&u, &p, &policy), &request(Action::Read, "treatments"));
+        assert_eq!((d.allowed, d.rule), (false, Rule::ClinicalDetail));
+        let d = check(facts(&u, &p, &policy), &request(Action::Read, "diagnoses"));
+        assert_eq!(
+            (d.allowed, d.rule),
+            (false, Rule::Public),
+            "fails closed without the lake"
+        );
+        let clocks = [clock("LUAD", Some(day(5))), clock("BRCA", Some(day(50)))];
+        let mut f = facts(&u, &p, &policy);
+        f.clocks = Some(&clocks);
+        let mut r = request(Action::Read, "diagnoses");
+        r.cancer_type = Some("LUAD");
+        assert!(check(f, &r).allowed);
+        r.cancer_type = Some("BRCA");
+        assert_eq!(check(f, &r).rule, Rule::Public);
+        assert!(!check(f, &r).allowed);
+    }
+
+    #[test]
+    fn a_country_outside_the_equivalence_list_is_refused_whatever_else_holds() {
+        let policy = Policy::default();
+        let u = user(Role::Analyst, "Hospital A");
+        let mut p = project(&[], "Hospital A");
+        p.country = "US".into();
+        let d = check(facts(&u, &p, &policy), &request(Action::Aggregate, "cases"));
+        assert_eq!((d.allowed, d.rule), (false, Rule::Country));
+    }
+}

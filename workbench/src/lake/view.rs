@@ -207,6 +207,57 @@ impl Lake {
         Ok(visible)
     }
 
+    /// The embargo clock of every registered cancer type on `on` (R34): every
+    /// registration counts, withdrawn cases too, because the clock measures the
+    /// programme's accrual and shows no case's data; a clock once started never moves.
+    ///
+    /// # Errors
+    ///
+    /// I/O, Parquet or schema errors naming the table and file.
+    pub fn embargo_clocks(
+        &self,
+        lengths: &[workbench_governance::embargo::Length],
+        policy: &workbench_governance::Policy,
+        on: NaiveDate,
+    ) -> Result<Vec<workbench_governance::embargo::Clock>, Error> {
+        use workbench_governance::embargo;
+        let registrations = self.read_all(
+            Table::Registrations,
+            Some(&["case_id", "cancer_type", "registered_on"]),
+        )?;
+        let cases = self.read_all(Table::Cases, Some(&["case_id", "rare_cancer"]))?;
+        let schema = |table: Table, detail: PolarsError| Error::Schema {
+            table,
+            path: self.path(table),
+            detail: detail.to_string(),
+        };
+        let rare: FastSet<&str> = {
+            let ids = str_column(&cases, "case_id").map_err(|e| schema(Table::Cases, e))?;
+            let flags = cases
+                .column("rare_cancer")
+                .and_then(|c| c.bool())
+                .map_err(|e| schema(Table::Cases, e))?;
+            strs(ids)
+                .zip(flags.iter())
+                .filter_map(|(id, rare)| (rare == Some(true)).then_some(id).flatten())
+                .collect()
+        };
+        let r = |e| schema(Table::Registrations, e);
+        let ids = str_column(&registrations, "case_id").map_err(r)?;
+        let types = str_column(&registrations, "cancer_type").map_err(r)?;
+        let registered = dates(registrations.column("registered_on").map_err(r)?).map_err(r)?;
+        let rows = strs(ids).zip(strs(types)).zip(registered).filter_map(
+            |((id, cancer_type), registered_on)| {
+                Some(embargo::Registration {
+                    cancer_type: cancer_type?,
+                    registered_on: registered_on?,
+                    rare: id.is_some_and(|id| rare.contains(id)),
+                })
+            },
+        );
+        Ok(embargo::clocks(rows, lengths, policy, on))
+    }
+
     /// Keeps the rows of `df` (read from `table`, with its key column) that the use may
     /// see; drops the key column again unless the caller asked for it.
     pub(crate) fn keep_visible(

@@ -1,0 +1,1542 @@
+//! Governance (R18, R31–R39) through the command line, trying to break every rule:
+//! second factors checked against pyotp, lock-out, every access rule refused by name,
+//! committee composition and conflicts, the embargo clock against pandas, the audit chain
+//! tampered with, and processes killed in the middle of a decision.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{binary, python, python_path, workbench_ok};
+
+/// A store in a temporary directory and the commands run against it.
+struct Gov {
+    _dir: tempfile::TempDir,
+    store: PathBuf,
+}
+
+impl Gov {
+    fn new() -> Gov {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = dir.path().join("store");
+        let gov = Gov { _dir: dir, store };
+        gov.ok(&["governance", "init"], "");
+        gov
+    }
+
+    fn store(&self) -> &str {
+        self.store.to_str().expect("utf-8")
+    }
+
+    /// Runs `workbench ARGS --store DIR` with `stdin`.
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        run_with(args, Some(self.store()), stdin, &[])
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "workbench {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Runs a command that must be refused (exit 1) by `rule`.
+    fn refused(&self, args: &[&str], stdin: &str, rule: &str) -> String {
+        let out = self.run(args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {stderr}");
+        assert!(
+            stderr.contains(rule),
+            "{args:?}: expected {rule} in {stderr}"
+        );
+        stderr
+    }
+
+    /// Adds a user and returns their otpauth:// URI.
+    fn user(&self, name: &str, role: &str, institution: &str, extra: &[&str]) -> String {
+        let mut args = vec![
+            "governance",
+            "user",
+            "add",
+            "--user",
+            name,
+            "--role",
+            role,
+            "--institution",
+            institution,
+        ];
+        args.extend_from_slice(extra);
+        let uri = self.ok(&args, &format!("{name}-password-long\n"));
+        uri.trim().to_owned()
+    }
+
+    fn check(&self, user: &str, project: &str, action: &str, table: &str, extra: &[&str]) -> Value {
+        let mut args = vec![
+            "governance",
+            "check",
+            "--user",
+            user,
+            "--project",
+            project,
+            "--action",
+            action,
+            "--table",
+            table,
+            "--on",
+            "2026-12-01",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&self.ok(&args, "")).expect("check prints JSON")
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.store.join("audit.jsonl"))
+            .expect("audit chain")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
+    }
+
+    fn verify(&self) -> (Option<i32>, Value) {
+        let out = self.run(&["audit", "verify", "--json"], "");
+        let report = serde_json::from_slice(&out.stdout).expect("verify prints JSON");
+        (out.status.code(), report)
+    }
+}
+
+fn run_with(args: &[&str], store: Option<&str>, stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(binary("workbench"));
+    command.args(args);
+    if let Some(store) = store {
+        command.args(["--store", store]);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("workbench runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("workbench ends")
+}
+
+/// pyotp's codes for an otpauth URI.
+fn pyotp(uri: &str) -> Value {
+    let output = Command::new(python_path())
+        .arg(crate::support::root().join("tests/python/totp_codes.py"))
+        .arg(uri)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "totp_codes.py: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+fn code<'a>(codes: &'a Value, key: &str) -> &'a str {
+    codes[key].as_str().expect("a code")
+}
+
+fn kinds(gov: &Gov) -> Vec<String> {
+    gov.audit()
+        .iter()
+        .map(|r| r["event"]["kind"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn logins_need_both_factors_as_pyotp_computes_them_and_refuse_replays() {
+    let gov = Gov::new();
+    let uri = gov.user("ana", "analyst", "Hospital A", &[]);
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let codes = pyotp(&uri);
+    assert_eq!(
+        (codes["digits"].as_u64(), codes["interval"].as_u64()),
+        (Some(6), Some(30))
+    );
+    assert_eq!(codes["name"], "ana");
+    let password = "ana-password-long\n";
+    let login = |totp: Option<&str>, stdin: &str| {
+        let mut args = vec!["governance", "login", "--user", "ana"];
+        if let Some(code) = totp {
+            args.extend(["--totp", code]);
+        }
+        gov.run(&args, stdin)
+    };
+    let refused = |out: Output, rule: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(rule), "expected {rule}: {stderr}");
+    };
+    // Wrong password with the right code; no code; a code three steps old; not digits.
+    refused(
+        login(Some(code(&codes, "now")), "wrong-password\n"),
+        "R18-credentials",
+    );
+    refused(login(None, password), "R18-second-factor");
+    refused(
+        login(Some(code(&codes, "stale")), password),
+        "R18-second-factor",
+    );
+    refused(login(Some("12a456"), password), "R18-second-factor");
+    // Unknown user: the same answer as a wrong password.
+    let out = gov.run(
+        &[
+            "governance",
+            "login",
+            "--user",
+            "nobody",
+            "--totp",
+            "123456",
+        ],
+        password,
+    );
+    refused(out, "R18-credentials");
+
+    // pyotp's current code logs in (one step of drift either side is accepted).
+    let fresh = pyotp(&uri);
+    let out = login(Some(code(&fresh, "now")), password);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("R18-login"));
+    // The same code again is a replay.
+    refused(
+        login(Some(code(&fresh, "now")), password),
+        "R18-totp-replay",
+    );
+    // So is the previous step's (or, had a step boundary just passed, it is out of the
+    // window): either way it is refused.
+    let out = login(Some(code(&fresh, "previous")), password);
+    assert_eq!(out.status.code(), Some(1));
+
+    let kinds = kinds(&gov);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "login-failure").count(),
+        7,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.iter().filter(|k| *k == "login").count(), 1);
+    let (code, report) = gov.verify();
+    assert_eq!(
+        (code, &report["ok"]),
+        (Some(0), &Value::Bool(true)),
+        "{report}"
+    );
+}
+
+#[test]
+fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
+    let gov = Gov::new();
+    let uri = gov.user("ben", "analyst", "Hospital A", &[]);
+    gov.user("root", "admin", "Programme office", &[]);
+    gov.user("cat", "analyst", "Hospital A", &[]);
+    let password = "ben-password-long\n";
+    for _ in 0..5 {
+        gov.refused(
+            &["governance", "login", "--user", "ben", "--totp", "000000"],
+            "bad\n",
+            "R18-credentials",
+        );
+    }
+    assert!(kinds(&gov).contains(&"lock-out".to_owned()));
+    // The right password and code no longer help.
+    let codes = pyotp(&uri);
+    gov.refused(
+        &[
+            "governance",
+            "login",
+            "--user",
+            "ben",
+            "--totp",
+            code(&codes, "now"),
+        ],
+        password,
+        "R18-locked-out",
+    );
+    // Only an admin unlocks.
+    gov.refused(
+        &[
+            "governance",
+            "user",
+            "unlock",
+            "--user",
+            "ben",
+            "--by",
+            "cat",
+        ],
+        "",
+        "R18-role",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "user",
+            "unlock",
+            "--user",
+            "ben",
+            "--by",
+            "root",
+        ],
+        "",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "login",
+            "--user",
+            "ben",
+            "--totp",
+            code(&codes, "now"),
+        ],
+        password,
+    );
+    // A disabled account cannot log in.
+    gov.ok(
+        &[
+            "governance",
+            "user",
+            "disable",
+            "--user",
+            "ben",
+            "--by",
+            "root",
+        ],
+        "",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "login",
+            "--user",
+            "ben",
+            "--totp",
+            code(&codes, "next"),
+        ],
+        password,
+        "R18-disabled",
+    );
+}
+
+/// The programme's parties: two hospitals, a company, a committee.
+fn programme() -> Gov {
+    let gov = Gov::new();
+    gov.user("acq_a", "acquirer", "Hospital A", &[]);
+    gov.user("ana_a", "analyst", "Hospital A", &[]);
+    gov.user("acq_b", "acquirer", "Hospital B", &[]);
+    gov.user("ind", "industry", "Pharma Tokyo", &["--company", "PharmaX"]);
+    gov.user("trainer", "trainer", "University T", &[]);
+    gov.user("com_f", "committee", "University C", &["--sex", "female"]);
+    gov.user("com_m", "committee", "University D", &["--sex", "male"]);
+    gov.user("com_x", "committee", "University E", &["--sex", "male"]);
+    gov.user("com_a", "committee", "Hospital A", &["--sex", "female"]);
+    gov.user("root", "admin", "Programme office", &[]);
+    gov.ok(
+        &[
+            "governance",
+            "conflict",
+            "--user",
+            "com_x",
+            "--company",
+            "PharmaX",
+        ],
+        "",
+    );
+    let project = |id: &str,
+                   forum: &str,
+                   purpose: &str,
+                   inst: &str,
+                   types: &str,
+                   tier: &str,
+                   extra: &[&str]| {
+        let mut args = vec![
+            "governance",
+            "project",
+            "add",
+            "--project",
+            id,
+            "--forum",
+            forum,
+            "--purpose",
+            purpose,
+            "--institution",
+            inst,
+            "--cancer-types",
+            types,
+            "--tier",
+            tier,
+            "--expires",
+            "2027-12-31",
+            "--on",
+            "2026-01-10",
+        ];
+        args.extend_from_slice(extra);
+        gov.ok(&args, "");
+    };
+    project(
+        "acad",
+        "academic",
+        "academic-research",
+        "Hospital A",
+        "LUAD,BRCA",
+        "detailed",
+        &[],
+    );
+    project(
+        "overview",
+        "academic",
+        "academic-research",
+        "University T",
+        "all",
+        "overview",
+        &[],
+    );
+    project(
+        "indus",
+        "industry",
+        "drug-development",
+        "Pharma Tokyo",
+        "all",
+        "detailed",
+        &["--paid-plan"],
+    );
+    project(
+        "unpaid",
+        "industry",
+        "drug-development",
+        "Pharma Tokyo",
+        "all",
+        "detailed",
+        &[],
+    );
+    project(
+        "scoped",
+        "academic",
+        "prevention",
+        "Hospital A",
+        "LUAD",
+        "detailed",
+        &["--tables", "diagnoses,samples"],
+    );
+    for (p, u) in [
+        ("acad", "ana_a"),
+        ("overview", "trainer"),
+        ("indus", "ind"),
+        ("unpaid", "ind"),
+        ("scoped", "ana_a"),
+    ] {
+        gov.ok(
+            &[
+                "governance",
+                "project",
+                "member",
+                "--project",
+                p,
+                "--user",
+                u,
+            ],
+            "",
+        );
+    }
+    gov
+}
+
+fn assert_decision(decision: &Value, allowed: bool, rule: &str) {
+    assert_eq!(decision["allowed"], Value::Bool(allowed), "{decision}");
+    assert_eq!(decision["rule"], rule, "{decision}");
+    assert!(
+        decision["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{decision}"
+    );
+}
+
+#[test]
+fn academic_rules_refuse_other_acquirers_rows_without_agreement_and_every_breach_of_the_licence() {
+    let gov = programme();
+    // R33: own rows; another acquirer's rows only with its agreement and a committee report.
+    assert_decision(
+        &gov.check(
+            "ana_a",
+            "acad",
+            "read",
+            "treatments",
+            &["--acquirer", "Hospital A"],
+        ),
+        true,
+        "R33-own-data",
+    );
+    let b = ["--acquirer", "Hospital B"];
+    assert_decision(
+        &gov.check("ana_a", "acad", "read", "treatments", &b),
+        false,
+        "R33-acquirer-agreement",
+    );
+    // Hospital A's own acquirer cannot agree for Hospital B, nor a committee member.
+    gov.refused(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "acad",
+            "--by",
+            "acq_a",
+            "--what",
+            "acquirer-agreement",
+            "--on",
+            "2026-02-01",
+        ],
+        "",
+        "R33-own-data",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "acad",
+            "--by",
+            "com_f",
+            "--what",
+            "acquirer-agreement",
+            "--on",
+            "2026-02-01",
+        ],
+        "",
+        "R18-role",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "acad",
+            "--by",
+            "acq_b",
+            "--what",
+            "acquirer-agreement",
+            "--on",
+            "2026-02-01",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check("ana_a", "acad", "read", "treatments", &b),
+        true,
+        "R33-acquirer-agreement",
+    );
+    assert!(kinds(&gov).contains(&"approval".to_owned()));
+    // Overview for all forum members; rows not on an overview tier.
+    assert_decision(
+        &gov.check("trainer", "overview", "aggregate", "diagnoses", &[]),
+        true,
+        "R33-overview",
+    );
+    assert_decision(
+        &gov.check("trainer", "overview", "read", "diagnoses", &[]),
+        false,
+        "R33-tier",
+    );
+    // R36: members only, the licensed purpose, the scope, the dates.
+    assert_decision(
+        &gov.check("trainer", "acad", "read", "diagnoses", &[]),
+        false,
+        "R36-member",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_a",
+            "acad",
+            "read",
+            "diagnoses",
+            &["--purpose", "drug-development"],
+        ),
+        false,
+        "R36-purpose",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_a",
+            "acad",
+            "read",
+            "diagnoses",
+            &["--cancer-type", "PAAD"],
+        ),
+        false,
+        "R36-scope",
+    );
+    assert_decision(
+        &gov.check("ana_a", "scoped", "read", "treatments", &[]),
+        false,
+        "R36-scope",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_a",
+            "scoped",
+            "read",
+            "diagnoses",
+            &["--cancer-type", "LUAD"],
+        ),
+        true,
+        "R33-own-data",
+    );
+    let late = gov.ok(
+        &[
+            "governance",
+            "check",
+            "--user",
+            "ana_a",
+            "--project",
+            "acad",
+            "--action",
+            "read",
+            "--table",
+            "diagnoses",
+            "--on",
+            "2028-01-01",
+            "--json",
+        ],
+        "",
+    );
+    assert_decision(
+        &serde_json::from_str(&late).expect("json"),
+        false,
+        "R36-expired",
+    );
+    // Roles that see no data, and unknown users.
+    assert_decision(
+        &gov.check("com_f", "acad", "read", "diagnoses", &[]),
+        false,
+        "R18-role",
+    );
+    assert_decision(
+        &gov.check("ghost", "acad", "read", "diagnoses", &[]),
+        false,
+        "R36-member",
+    );
+    // Revocation ends access on the next decision.
+    gov.refused(
+        &[
+            "governance",
+            "project",
+            "revoke",
+            "--project",
+            "acad",
+            "--by",
+            "ana_a",
+            "--on",
+            "2026-11-01",
+        ],
+        "",
+        "R18-role",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "revoke",
+            "--project",
+            "acad",
+            "--by",
+            "root",
+            "--on",
+            "2026-11-01",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check("ana_a", "acad", "read", "diagnoses", &[]),
+        false,
+        "R36-revoked",
+    );
+    // R36: no licence outside Japan and equivalent countries; forums do not mix.
+    gov.refused(
+        &[
+            "governance",
+            "project",
+            "add",
+            "--project",
+            "abroad",
+            "--forum",
+            "academic",
+            "--purpose",
+            "academic-research",
+            "--institution",
+            "Univ US",
+            "--country",
+            "US",
+            "--cancer-types",
+            "all",
+            "--tier",
+            "overview",
+            "--expires",
+            "2027-01-01",
+        ],
+        "",
+        "R36-country",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "add",
+            "--project",
+            "eu",
+            "--forum",
+            "academic",
+            "--purpose",
+            "academic-research",
+            "--institution",
+            "Univ FR",
+            "--country",
+            "FR",
+            "--cancer-types",
+            "all",
+            "--tier",
+            "overview",
+            "--expires",
+            "2027-01-01",
+        ],
+        "",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "project",
+            "member",
+            "--project",
+            "overview",
+            "--user",
+            "ind",
+        ],
+        "",
+        "R36-forum",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "project",
+            "member",
+            "--project",
+            "overview",
+            "--user",
+            "com_m",
+        ],
+        "",
+        "R18-role",
+    );
+}
+
+#[test]
+fn industry_needs_payment_committee_approval_and_clinical_detail_approval_from_an_unconflicted_committee()
+ {
+    let gov = programme();
+    assert_decision(
+        &gov.check("ind", "unpaid", "aggregate", "diagnoses", &[]),
+        false,
+        "R34-paid-plan",
+    );
+    assert_decision(
+        &gov.check("ind", "indus", "aggregate", "diagnoses", &[]),
+        true,
+        "R34-overview",
+    );
+    assert_decision(
+        &gov.check("ind", "indus", "read", "diagnoses", &[]),
+        false,
+        "R34-committee-approval",
+    );
+    // An industry user is not in the academic project, whatever they ask.
+    assert_decision(
+        &gov.check("ind", "acad", "read", "diagnoses", &[]),
+        false,
+        "R36-member",
+    );
+    // Reviewers: the declared conflict and the same institution are excluded, with reasons.
+    let reviewers: Value = serde_json::from_str(&gov.ok(
+        &[
+            "governance",
+            "reviewers",
+            "--project",
+            "indus",
+            "--author",
+            "ind",
+            "--json",
+        ],
+        "",
+    ))
+    .expect("json");
+    let candidate = |name: &str| {
+        reviewers["candidates"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|c| c["user"] == name)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(candidate("com_f")["decision"]["allowed"], true);
+    assert_eq!(candidate("com_x")["decision"]["allowed"], false);
+    assert!(
+        candidate("com_x")["decision"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("PharmaX")
+    );
+    let acad: Value = serde_json::from_str(&gov.ok(
+        &[
+            "governance",
+            "reviewers",
+            "--project",
+            "acad",
+            "--author",
+            "ana_a",
+            "--json",
+        ],
+        "",
+    ))
+    .expect("json");
+    let com_a = acad["candidates"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["user"] == "com_a")
+        .expect("listed")
+        .clone();
+    assert_eq!(com_a["decision"]["rule"], "R37-conflict");
+    assert!(
+        com_a["decision"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("Hospital A"),
+        "{com_a}"
+    );
+    // The conflicted member and a non-member cannot approve; an unconflicted one can.
+    gov.refused(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "indus",
+            "--by",
+            "com_x",
+            "--on",
+            "2026-03-01",
+        ],
+        "",
+        "R37-conflict",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "acad",
+            "--by",
+            "com_a",
+            "--on",
+            "2026-03-01",
+        ],
+        "",
+        "R37-conflict",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "indus",
+            "--by",
+            "ind",
+            "--on",
+            "2026-03-01",
+        ],
+        "",
+        "R18-role",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "indus",
+            "--by",
+            "com_f",
+            "--on",
+            "2026-03-01",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check("ind", "indus", "read", "diagnoses", &[]),
+        true,
+        "R34-committee-approval",
+    );
+    // Detailed clinical data needs its own approval (R35).
+    assert_decision(
+        &gov.check("ind", "indus", "read", "treatments", &[]),
+        false,
+        "R35-clinical-detail",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "indus",
+            "--by",
+            "com_m",
+            "--what",
+            "clinical-detail",
+            "--on",
+            "2026-03-02",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check("ind", "indus", "read", "treatments", &[]),
+        true,
+        "R34-committee-approval",
+    );
+    // A committee of one sex approves nothing.
+    gov.ok(
+        &[
+            "governance",
+            "user",
+            "disable",
+            "--user",
+            "com_f",
+            "--by",
+            "root",
+        ],
+        "",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "user",
+            "disable",
+            "--user",
+            "com_a",
+            "--by",
+            "root",
+        ],
+        "",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "unpaid",
+            "--by",
+            "com_m",
+            "--on",
+            "2026-03-03",
+        ],
+        "",
+        "R37-both-sexes",
+    );
+    let composition: Value =
+        serde_json::from_str(&gov.ok(&["governance", "committee", "--json"], "")).expect("json");
+    assert_eq!(composition["composition"]["allowed"], false);
+    // A project member can never approve their own project.
+    let gov2 = Gov::new();
+    gov2.user("cf", "committee", "U1", &["--sex", "female"]);
+    gov2.user("cm", "committee", "U2", &["--sex", "male"]);
+    gov2.user("ia", "industry", "I", &["--company", "C"]);
+    gov2.ok(
+        &[
+            "governance",
+            "project",
+            "add",
+            "--project",
+            "p",
+            "--forum",
+            "industry",
+            "--purpose",
+            "drug-development",
+            "--institution",
+            "I",
+            "--cancer-types",
+            "all",
+            "--tier",
+            "detailed",
+            "--expires",
+            "2030-01-01",
+            "--paid-plan",
+        ],
+        "",
+    );
+    // (committee members cannot join projects, so membership is checked on an author's request)
+    let r: Value = serde_json::from_str(&gov2.ok(
+        &[
+            "governance",
+            "reviewers",
+            "--project",
+            "p",
+            "--author",
+            "cf",
+            "--json",
+        ],
+        "",
+    ))
+    .expect("json");
+    let cf = r["candidates"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["user"] == "cf")
+        .expect("cf")
+        .clone();
+    assert_eq!(cf["decision"]["rule"], "R37-conflict");
+    assert!(
+        cf["decision"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("author")
+    );
+}
+
+/// A synthetic programme of `cases` cases in a temporary directory.
+fn synthetic_lake(cases: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    workbench_ok(&[
+        "synth",
+        "--cases",
+        cases,
+        "--seed",
+        "13",
+        "--raw-cases",
+        "0",
+        "--out",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    dir
+}
+
+fn embargo(lake: &Path, on: &str, store: Option<&str>) -> Vec<Value> {
+    let mut args = vec![
+        "governance",
+        "embargo",
+        "--lake",
+        lake.to_str().expect("utf-8"),
+        "--on",
+        on,
+        "--json",
+    ];
+    if let Some(store) = store {
+        args.extend(["--store", store]);
+    }
+    let text = workbench_ok(&args);
+    serde_json::from_str::<Value>(&text)
+        .expect("json")
+        .as_array()
+        .expect("list")
+        .clone()
+}
+
+fn compare_with_reference(ours: &[Value], reference: &Value, what: &str) {
+    let reference = reference.as_array().expect("list");
+    assert_eq!(ours.len(), reference.len(), "{what}: cancer types");
+    for (o, r) in ours.iter().zip(reference) {
+        for key in ["cancer_type", "start", "end", "status", "cases"] {
+            assert_eq!(o[key], r[key], "{what}: {key} of {}", r["cancer_type"]);
+        }
+    }
+}
+
+#[test]
+fn the_embargo_clock_equals_pandas_on_a_synthetic_programme_with_industry_exports_held_until_it_ends()
+ {
+    let lake = synthetic_lake("1500");
+    let lake_path = lake.path();
+    let on_dates = ["2025-06-30", "2026-12-01", "2027-09-15", "2028-11-30"];
+    let mut statuses = std::collections::BTreeSet::new();
+    for on in on_dates {
+        let ours = embargo(lake_path, on, None);
+        let reference = python("embargo_reference.py", &[lake_path, Path::new(on)]);
+        compare_with_reference(&ours, &reference, on);
+        statuses.extend(
+            ours.iter()
+                .map(|c| c["status"].as_str().expect("status").to_owned()),
+        );
+    }
+    assert_eq!(
+        statuses.len(),
+        3,
+        "the dates cover every status: {statuses:?}"
+    );
+    assert!(
+        embargo(lake_path, "2026-12-01", None)
+            .iter()
+            .any(|c| c["rare"] == true),
+        "a rare cancer type"
+    );
+
+    // A recorded length applies; shortening needs an acquirer and an analyst.
+    let gov = programme();
+    let ours = embargo(lake_path, "2026-12-01", None);
+    let started = ours
+        .iter()
+        .find(|c| c["status"] == "embargoed")
+        .expect("an embargoed type");
+    let cancer_type = started["cancer_type"].as_str().expect("type");
+    gov.refused(
+        &[
+            "governance",
+            "embargo-length",
+            "--cancer-type",
+            cancer_type,
+            "--months",
+            "12",
+            "--by",
+            "com_f",
+        ],
+        "",
+        "R34-embargo-shortened",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "embargo-length",
+            "--cancer-type",
+            cancer_type,
+            "--months",
+            "40",
+            "--by",
+            "com_f",
+        ],
+        "",
+        "R34-embargo",
+    );
+    gov.refused(
+        &[
+            "governance",
+            "embargo-length",
+            "--cancer-type",
+            cancer_type,
+            "--months",
+            "30",
+            "--by",
+            "ana_a",
+        ],
+        "",
+        "R18-role",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "embargo-length",
+            "--cancer-type",
+            cancer_type,
+            "--months",
+            "36",
+            "--by",
+            "com_f",
+        ],
+        "",
+    );
+    for on in on_dates {
+        let with_store: Vec<Value> = embargo(lake_path, on, Some(gov.store()))
+            .into_iter()
+            .filter(|c| c["cancer_type"] == cancer_type)
+            .collect();
+        let reference = python(
+            "embargo_reference.py",
+            &[lake_path, Path::new(on), Path::new("36")],
+        );
+        let reference: Vec<Value> = reference
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|c| c["cancer_type"] == cancer_type)
+            .cloned()
+            .collect();
+        compare_with_reference(
+            &with_store,
+            &Value::Array(reference),
+            &format!("36 months on {on}"),
+        );
+    }
+    gov.ok(
+        &[
+            "governance",
+            "embargo-length",
+            "--cancer-type",
+            cancer_type,
+            "--months",
+            "6",
+            "--by",
+            "com_f",
+            "--agreed-by",
+            "acq_a,ana_a",
+        ],
+        "",
+    );
+    let shortened = embargo(lake_path, "2026-12-01", Some(gov.store()));
+    let clock = shortened
+        .iter()
+        .find(|c| c["cancer_type"] == cancer_type)
+        .expect("clock");
+    assert_eq!(
+        (clock["months"].as_u64(), &clock["shortened"]),
+        (Some(6), &Value::Bool(true))
+    );
+
+    // Industry exports wait for the embargo; patents never do; academic exports are free.
+    gov.ok(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "indus",
+            "--by",
+            "com_f",
+            "--on",
+            "2026-03-01",
+        ],
+        "",
+    );
+    let lake_arg = ["--lake", lake_path.to_str().expect("utf-8")];
+    let still = ours
+        .iter()
+        .find(|c| c["status"] == "embargoed" && c["cancer_type"] != cancer_type)
+        .expect("another embargoed type");
+    let still_type = still["cancer_type"].as_str().expect("type");
+    let mut args = vec!["--cancer-type", still_type];
+    args.extend(lake_arg);
+    assert_decision(
+        &gov.check("ind", "indus", "export", "diagnoses", &args),
+        false,
+        "R34-embargo",
+    );
+    let mut patent = args.clone();
+    patent.extend(["--release", "patent"]);
+    assert_decision(
+        &gov.check("ind", "indus", "export", "diagnoses", &patent),
+        true,
+        "R34-patent",
+    );
+    assert_decision(
+        &gov.check(
+            "ind",
+            "indus",
+            "export",
+            "diagnoses",
+            &["--cancer-type", still_type],
+        ),
+        false,
+        "R34-embargo",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_a",
+            "acad",
+            "export",
+            "diagnoses",
+            &["--cancer-type", "LUAD"],
+        ),
+        true,
+        "R33-overview",
+    );
+}
+
+#[test]
+fn policy_changes_only_by_a_recorded_decision_within_r34s_bounds() {
+    let gov = programme();
+    let shown: Value =
+        serde_json::from_str(&gov.ok(&["governance", "policy", "show"], "")).expect("json");
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["policy"]["embargo_trigger_cases"], 100);
+    gov.refused(
+        &[
+            "governance",
+            "policy",
+            "set",
+            "--by",
+            "ana_a",
+            "--reason",
+            "x",
+            "min_cell_count=3",
+        ],
+        "",
+        "R37-policy",
+    );
+    let out = gov.run(
+        &[
+            "governance",
+            "policy",
+            "set",
+            "--by",
+            "com_f",
+            "--reason",
+            "x",
+            "embargo_months_min=12",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    gov.ok(
+        &[
+            "governance",
+            "policy",
+            "set",
+            "--by",
+            "com_f",
+            "--reason",
+            "rare sarcoma rule",
+            "rare_cancer_trigger_cases=30",
+        ],
+        "",
+    );
+    let shown: Value =
+        serde_json::from_str(&gov.ok(&["governance", "policy", "show"], "")).expect("json");
+    assert_eq!(
+        (
+            shown["version"].as_u64(),
+            shown["policy"]["rare_cancer_trigger_cases"].as_u64()
+        ),
+        (Some(2), Some(30))
+    );
+    assert!(kinds(&gov).contains(&"policy-changed".to_owned()));
+}
+
+#[test]
+fn the_register_lists_licensees_as_json_and_a_static_page() {
+    let gov = programme();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("register.html");
+    let entries: Value = serde_json::from_str(&gov.ok(
+        &[
+            "governance",
+            "register",
+            "--json",
+            "--html",
+            page.to_str().expect("utf-8"),
+        ],
+        "",
+    ))
+    .expect("json");
+    let entries = entries.as_array().expect("list");
+    assert_eq!(entries.len(), 5);
+    let indus = entries
+        .iter()
+        .find(|e| e["project_title"] == "indus")
+        .expect("indus");
+    assert_eq!(indus["institution"], "Pharma Tokyo");
+    assert_eq!(indus["purpose"], "drug-development");
+    assert_eq!(
+        (indus["from"].as_str(), indus["until"].as_str()),
+        (Some("2026-01-10"), Some("2027-12-31"))
+    );
+    let html = std::fs::read_to_string(&page).expect("page");
+    assert!(html.contains("<td>Pharma Tokyo</td>") && html.contains("drug-development"));
+    assert!(!html.to_lowercase().contains("<script"), "a static page");
+}
+
+#[test]
+fn the_audit_chain_detects_a_changed_byte_a_removed_swapped_or_forged_line() {
+    let gov = programme();
+    gov.check("ana_a", "acad", "read", "diagnoses", &[]);
+    let (code, report) = gov.verify();
+    assert_eq!(
+        (code, &report["ok"], &report["first_bad_line"]),
+        (Some(0), &Value::Bool(true), &Value::Null),
+        "{report}"
+    );
+    let path = gov.store.join("audit.jsonl");
+    let original = std::fs::read_to_string(&path).expect("chain");
+    let lines: Vec<&str> = original.lines().collect();
+    assert!(lines.len() > 20, "{} records", lines.len());
+    let write = |lines: &[String]| std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    let owned: Vec<String> = lines.iter().map(|s| (*s).to_owned()).collect();
+    let expect_bad = |line: u64| {
+        let (code, report) = gov.verify();
+        assert_eq!(code, Some(1), "{report}");
+        assert_eq!(
+            (report["ok"].as_bool(), report["first_bad_line"].as_u64()),
+            (Some(false), Some(line)),
+            "{report}"
+        );
+    };
+    // One byte: a user's name in record 5.
+    let mut changed = owned.clone();
+    let at = changed[4].find("\"name\":\"").expect("a name field") + 8;
+    changed[4].replace_range(at..at + 1, "X");
+    write(&changed);
+    expect_bad(5);
+    let mut removed = owned.clone();
+    removed.remove(9);
+    write(&removed);
+    expect_bad(10);
+    let mut swapped = owned.clone();
+    swapped.swap(11, 12);
+    write(&swapped);
+    expect_bad(12);
+    // The last line removed: the store's head knows it was there.
+    write(&owned[..owned.len() - 1]);
+    expect_bad(owned.len() as u64);
+    // A line appended by hand, in the format, chained to the last mac by plain sha256.
+    let mut forged = owned.clone();
+    let last: Value = serde_json::from_str(owned.last().expect("last")).expect("json");
+    forged.push(format!(
+        "{{\"seq\":{},\"id\":\"f\",\"time\":\"2026-12-03T00:00:00.000Z\",\"prev\":{},\"event\":{{\"kind\":\"approval\"}},\"mac\":\"{}\"}}",
+        owned.len() + 1,
+        last["mac"],
+        "0f".repeat(32)
+    ));
+    write(&forged);
+    expect_bad(owned.len() as u64 + 1);
+    write(&owned);
+    assert_eq!(gov.verify().0, Some(0));
+}
+
+#[test]
+fn a_process_killed_during_a_decision_leaves_the_decision_whole_or_absent_and_the_chain_intact() {
+    for (point, recorded) in [
+        ("before-commit", false),
+        ("after-commit", true),
+        ("after-append", true),
+    ] {
+        let gov = programme();
+        let before = gov.audit().len();
+        let out = run_with(
+            &[
+                "governance",
+                "approve",
+                "--project",
+                "indus",
+                "--by",
+                "com_f",
+                "--on",
+                "2026-03-01",
+            ],
+            Some(gov.store()),
+            "",
+            &[("WORKBENCH_GOVERNANCE_CRASH_AT", point)],
+        );
+        assert!(
+            !out.status.success(),
+            "{point}: the process should have died"
+        );
+        let (code, report) = gov.verify();
+        assert_eq!(code, Some(0), "{point}: {report}");
+        let decision = gov.check("ind", "indus", "read", "diagnoses", &[]);
+        assert_eq!(decision["allowed"], recorded, "{point}: {decision}");
+        let approvals = gov
+            .audit()
+            .iter()
+            .filter(|r| r["event"]["kind"] == "approval")
+            .count();
+        assert_eq!(
+            approvals,
+            usize::from(recorded),
+            "{point}: the chain holds the approval iff the store does"
+        );
+        // verify + check added two records after the recovered ones, nothing twice.
+        assert_eq!(
+            gov.audit().len(),
+            before + usize::from(recorded) + 1,
+            "{point}"
+        );
+    }
+    // Killed at random moments while many decisions run: the chain always verifies.
+    let gov = programme();
+    for i in 0..12u64 {
+        let mut child = Command::new(binary("workbench"))
+            .args([
+                "governance",
+                "approve",
+                "--project",
+                "indus",
+                "--by",
+                "com_f",
+                "--on",
+                "2026-03-01",
+                "--store",
+                gov.store(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(3 * i));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let (code, report) = gov.verify();
+    assert_eq!(code, Some(0), "{report}");
+    let approvals = gov
+        .audit()
+        .iter()
+        .filter(|r| r["event"]["kind"] == "approval")
+        .count();
+    let projects: Value =
+        serde_json::from_str(&gov.ok(&["governance", "register", "--json"], "")).expect("json");
+    let recorded = projects
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["project_title"] == "indus")
+        .expect("indus")["approvals"]
+        .as_array()
+        .expect("approvals")
+        .len();
+    assert_eq!(
+        approvals, recorded,
+        "every approval in the store is in the chain and no other"
+    );
+}
+
+#[test]
+fn concurrent_writers_keep_one_chain() {
+    let gov = programme();
+    let before = gov.audit().len();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(binary("workbench"))
+                .args([
+                    "governance",
+                    "check",
+                    "--user",
+                    "ana_a",
+                    "--project",
+                    "acad",
+                    "--action",
+                    "aggregate",
+                    "--table",
+                    "cases",
+                    "--json",
+                    "--store",
+                    gov.store(),
+                ])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().expect("wait").success());
+    }
+    assert_eq!(gov.audit().len(), before + 6);
+    assert_eq!(gov.verify().0, Some(0));
+}
