@@ -23,7 +23,8 @@ use sha2::Sha256;
 
 /// The chain's file name in the store directory.
 pub const FILE: &str = "audit.jsonl";
-const KEY: &str = "audit.key";
+/// The key's file name in the store directory.
+pub const KEY: &str = "audit.key";
 const LOCK: &str = "audit.lock";
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// `,"mac":"` + 64 hex digits + `"}`.
@@ -234,12 +235,19 @@ impl Guard<'_> {
         let mut line = body;
         line.pop(); // the closing brace, put back after the mac
         line.extend_from_slice(format!(",\"mac\":\"{mac}\"}}\n").as_bytes());
+        let created = !path.exists();
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(&path)
             .map_err(io(&path))?;
+        if created {
+            // The new file's name must survive a crash as well as its bytes.
+            File::open(&self.chain.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(&self.chain.dir))?;
+        }
         // One write: a crash leaves a whole line or a partial one that `head` cuts off.
         file.write_all(&line).map_err(io(&path))?;
         file.sync_all().map_err(io(&path))?;

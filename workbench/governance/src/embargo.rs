@@ -379,7 +379,7 @@ mod tests {
             };
             prop_assert_eq!(clock.status, expected);
             prop_assert_eq!(
-                decide_release(&[clock.clone()], &["LUAD"], Release::Publication).allowed,
+                decide_release(std::slice::from_ref(&clock), &["LUAD"], Release::Publication).allowed,
                 expected == Status::Ended
             );
         }

@@ -17,6 +17,7 @@ pub mod consent;
 mod dates;
 mod decision;
 pub mod embargo;
+pub mod events;
 pub mod people;
 pub mod policy;
 pub mod project;

@@ -272,6 +272,11 @@ impl Sqlite {
         if dir.join(DATABASE).exists() {
             return Err(Error::Exists(dir.to_owned()));
         }
+        // An init killed before its database existed left at most a key that nothing
+        // was chained with: start again.
+        if !dir.join(audit::FILE).exists() {
+            let _ = std::fs::remove_file(dir.join(audit::KEY));
+        }
         Chain::create_key(dir)?;
         let mut store = Self::connect(dir)?;
         let policy = Policy::default();

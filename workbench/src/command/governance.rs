@@ -571,6 +571,9 @@ fn user(action: UserAction) -> Result<()> {
                 "the password must have at least 12 characters"
             );
             let mut store = Sqlite::open(&store)?;
+            if store.user(&user)?.is_some() {
+                bail!("user {user} exists already");
+            }
             let secret = totp::new_secret().context("making the TOTP secret")?;
             let phc = people::hash_password(&password).map_err(anyhow::Error::msg)?;
             let record = User {
