@@ -743,6 +743,30 @@ fn academic_rules_refuse_other_acquirers_rows_without_agreement_and_every_breach
         "",
         "R18-role",
     );
+    gov.refused(
+        &[
+            "governance",
+            "project",
+            "add",
+            "--project",
+            "ind_acad",
+            "--forum",
+            "industry",
+            "--purpose",
+            "academic-research",
+            "--institution",
+            "Pharma Tokyo",
+            "--cancer-types",
+            "all",
+            "--tier",
+            "detailed",
+            "--expires",
+            "2027-01-01",
+            "--paid-plan",
+        ],
+        "",
+        "R36-purpose",
+    );
 }
 
 #[test]
@@ -1152,6 +1176,8 @@ fn the_embargo_clock_equals_pandas_on_a_synthetic_programme_with_industry_export
             "36",
             "--by",
             "com_f",
+            "--on",
+            "2025-01-01",
         ],
         "",
     );
@@ -1189,9 +1215,18 @@ fn the_embargo_clock_equals_pandas_on_a_synthetic_programme_with_industry_export
             "com_f",
             "--agreed-by",
             "acq_a,ana_a",
+            "--on",
+            "2026-11-01",
         ],
         "",
     );
+    // A decision does not rewrite the dates before it: on 2026-10-31 the 36 months held.
+    let before = embargo(lake_path, "2026-10-31", Some(gov.store()));
+    let clock = before
+        .iter()
+        .find(|c| c["cancer_type"] == cancer_type)
+        .expect("clock");
+    assert_eq!(clock["months"].as_u64(), Some(36));
     let shortened = embargo(lake_path, "2026-12-01", Some(gov.store()));
     let clock = shortened
         .iter()
@@ -1257,6 +1292,127 @@ fn the_embargo_clock_equals_pandas_on_a_synthetic_programme_with_industry_export
         ),
         true,
         "R33-overview",
+    );
+    // An export is no way around the read rules: detailed clinical data without its
+    // approval, another acquirer's rows without agreement.
+    let mut patent_treatments = vec!["--release", "patent"];
+    patent_treatments.extend(lake_arg);
+    assert_decision(
+        &gov.check("ind", "indus", "export", "treatments", &patent_treatments),
+        false,
+        "R35-clinical-detail",
+    );
+    assert_decision(
+        &gov.check("ind", "indus", "aggregate", "treatments", &[]),
+        false,
+        "R35-clinical-detail",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_a",
+            "acad",
+            "export",
+            "diagnoses",
+            &["--acquirer", "Hospital B"],
+        ),
+        false,
+        "R33-acquirer-agreement",
+    );
+
+    // The store's own lake (init --lake) serves decisions that name none.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store2 = dir.path().join("store");
+    let store2 = store2.to_str().expect("utf-8");
+    workbench_ok(&[
+        "governance",
+        "init",
+        "--store",
+        store2,
+        "--lake",
+        lake_path.to_str().expect("utf-8"),
+    ]);
+    let with_lake = Gov {
+        _dir: dir,
+        store: PathBuf::from(store2),
+    };
+    with_lake.user(
+        "ind2",
+        "industry",
+        "Pharma Tokyo",
+        &["--company", "PharmaX"],
+    );
+    with_lake.ok(
+        &[
+            "governance",
+            "project",
+            "add",
+            "--project",
+            "i2",
+            "--forum",
+            "industry",
+            "--purpose",
+            "drug-development",
+            "--institution",
+            "Pharma Tokyo",
+            "--cancer-types",
+            "all",
+            "--tier",
+            "overview",
+            "--expires",
+            "2030-01-01",
+            "--paid-plan",
+            "--on",
+            "2026-01-10",
+        ],
+        "",
+    );
+    with_lake.ok(
+        &[
+            "governance",
+            "project",
+            "member",
+            "--project",
+            "i2",
+            "--user",
+            "ind2",
+        ],
+        "",
+    );
+    assert_decision(
+        &with_lake.check(
+            "ind2",
+            "i2",
+            "export",
+            "diagnoses",
+            &["--cancer-type", still_type],
+        ),
+        false,
+        "R34-embargo",
+    );
+    let ended = with_lake.ok(
+        &[
+            "governance",
+            "check",
+            "--user",
+            "ind2",
+            "--project",
+            "i2",
+            "--action",
+            "export",
+            "--table",
+            "diagnoses",
+            "--cancer-type",
+            still_type,
+            "--on",
+            "2029-06-01",
+            "--json",
+        ],
+        "",
+    );
+    assert_decision(
+        &serde_json::from_str(&ended).expect("json"),
+        true,
+        "R34-embargo",
     );
 }
 
@@ -1408,6 +1564,66 @@ fn the_audit_chain_detects_a_changed_byte_a_removed_swapped_or_forged_line() {
     expect_bad(owned.len() as u64 + 1);
     write(&owned);
     assert_eq!(gov.verify().0, Some(0));
+
+    // Cut the last record, then let any command write: it must refuse, and the cut stays
+    // visible, so a deletion cannot be covered by the next record.
+    write(&owned[..owned.len() - 2]);
+    let out = gov.run(
+        &[
+            "governance",
+            "check",
+            "--user",
+            "ana_a",
+            "--project",
+            "acad",
+            "--action",
+            "aggregate",
+            "--table",
+            "cases",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a write after a cut must be refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("audit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect_bad(owned.len() as u64 - 1);
+    // The final newline stripped: damage, not a crashed writer's partial line.
+    std::fs::write(&path, original.trim_end_matches('\n')).expect("write");
+    expect_bad(owned.len() as u64);
+    let out = gov.run(
+        &[
+            "governance",
+            "check",
+            "--user",
+            "ana_a",
+            "--project",
+            "acad",
+            "--action",
+            "aggregate",
+            "--table",
+            "cases",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    expect_bad(owned.len() as u64);
+    // A last line that is no longer JSON still gets a report.
+    let mut broken = owned.clone();
+    let last = broken.len() - 1;
+    broken[last] = broken[last].replacen('"', "", 1);
+    write(&broken);
+    expect_bad(owned.len() as u64);
+    write(&owned);
+    assert_eq!(gov.verify().0, Some(0));
 }
 
 #[test]
@@ -1452,7 +1668,8 @@ fn a_process_killed_during_a_decision_leaves_the_decision_whole_or_absent_and_th
             usize::from(recorded),
             "{point}: the chain holds the approval iff the store does"
         );
-        // verify + check added two records after the recovered ones, nothing twice.
+        // The check added one record after the recovered one (verify writes nothing), and
+        // nothing was written twice.
         assert_eq!(
             gov.audit().len(),
             before + usize::from(recorded) + 1,
@@ -1461,7 +1678,7 @@ fn a_process_killed_during_a_decision_leaves_the_decision_whole_or_absent_and_th
     }
     // Killed at random moments while many decisions run: the chain always verifies.
     let gov = programme();
-    for i in 0..12u64 {
+    for i in 0..16u64 {
         let mut child = Command::new(binary("workbench"))
             .args([
                 "governance",
@@ -1479,7 +1696,8 @@ fn a_process_killed_during_a_decision_leaves_the_decision_whole_or_absent_and_th
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn");
-        std::thread::sleep(std::time::Duration::from_millis(3 * i));
+        // From before the store opens to after the decision: 0 to 75 ms.
+        std::thread::sleep(std::time::Duration::from_millis(5 * i));
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -1539,4 +1757,228 @@ fn concurrent_writers_keep_one_chain() {
     }
     assert_eq!(gov.audit().len(), before + 6);
     assert_eq!(gov.verify().0, Some(0));
+}
+
+#[test]
+fn own_data_is_the_users_institution_and_revocations_only_come_earlier() {
+    let gov = programme();
+    // An analyst of Hospital B in Hospital A's project: A's cases need A's agreement.
+    gov.user("ana_b", "analyst", "Hospital B", &[]);
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "member",
+            "--project",
+            "scoped",
+            "--user",
+            "ana_b",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_b",
+            "scoped",
+            "read",
+            "diagnoses",
+            &["--acquirer", "Hospital A"],
+        ),
+        false,
+        "R33-acquirer-agreement",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_b",
+            "scoped",
+            "read",
+            "diagnoses",
+            &["--acquirer", "Hospital B"],
+        ),
+        true,
+        "R33-own-data",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "scoped",
+            "--by",
+            "acq_a",
+            "--what",
+            "acquirer-agreement",
+            "--on",
+            "2026-02-01",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_b",
+            "scoped",
+            "read",
+            "diagnoses",
+            &["--acquirer", "Hospital A"],
+        ),
+        true,
+        "R33-acquirer-agreement",
+    );
+    // A revocation set far ahead is brought forward by a later, earlier one, and an even
+    // later one does not push it back.
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "revoke",
+            "--project",
+            "scoped",
+            "--by",
+            "root",
+            "--on",
+            "2099-01-01",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check(
+            "ana_b",
+            "scoped",
+            "read",
+            "diagnoses",
+            &["--acquirer", "Hospital B"],
+        ),
+        true,
+        "R33-own-data",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "revoke",
+            "--project",
+            "scoped",
+            "--by",
+            "root",
+            "--on",
+            "2026-11-15",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check("ana_b", "scoped", "read", "diagnoses", &[]),
+        false,
+        "R36-revoked",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "revoke",
+            "--project",
+            "scoped",
+            "--by",
+            "root",
+            "--on",
+            "2030-01-01",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check("ana_b", "scoped", "read", "diagnoses", &[]),
+        false,
+        "R36-revoked",
+    );
+}
+
+#[test]
+fn one_code_logs_in_once_even_when_logins_race() {
+    let gov = Gov::new();
+    let uri = gov.user("dan", "analyst", "Hospital A", &[]);
+    let codes = pyotp(&uri);
+    let now = code(&codes, "now").to_owned();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut child = Command::new(binary("workbench"))
+                .args([
+                    "governance",
+                    "login",
+                    "--user",
+                    "dan",
+                    "--totp",
+                    &now,
+                    "--store",
+                    gov.store(),
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"dan-password-long\n")
+                .expect("stdin");
+            child
+        })
+        .collect();
+    let successes = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait").status.success())
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(successes, 1, "the code was taken {successes} times");
+    assert_eq!(gov.verify().0, Some(0));
+}
+
+#[test]
+fn parallel_wrong_passwords_lock_the_account_at_the_policys_count() {
+    let gov = Gov::new();
+    gov.user("eve", "analyst", "Hospital A", &[]);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut child = Command::new(binary("workbench"))
+                .args([
+                    "governance",
+                    "login",
+                    "--user",
+                    "eve",
+                    "--totp",
+                    "000000",
+                    "--store",
+                    gov.store(),
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"guess\n")
+                .expect("stdin");
+            child
+        })
+        .collect();
+    for child in children {
+        assert!(!child.wait_with_output().expect("wait").status.success());
+    }
+    let users: Value =
+        serde_json::from_str(&gov.ok(&["governance", "user", "list"], "")).expect("json");
+    let eve = users
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|u| u["name"] == "eve")
+        .expect("eve")
+        .clone();
+    assert_eq!(
+        (eve["failures"].as_u64(), &eve["locked"]),
+        (Some(8), &Value::Bool(true)),
+        "{eve}"
+    );
 }

@@ -105,7 +105,7 @@ pub fn check(facts: Facts<'_>, request: &Request<'_>) -> Decision {
         return refused;
     }
     match request.action {
-        Action::Aggregate => overview(forum, facts.policy),
+        Action::Aggregate => aggregate(facts, forum, request),
         Action::Read => read(facts, forum, project, request),
         Action::Export => export(facts, forum, project, request),
     }
@@ -216,6 +216,24 @@ fn licence(
     None
 }
 
+/// Aggregates: the overview of all consented data (R33/R34), except that industry use of
+/// detailed clinical data, aggregated or not, needs its own approval (R35).
+fn aggregate(facts: Facts<'_>, forum: Forum, request: &Request<'_>) -> Decision {
+    if forum == Forum::Industry
+        && facts.policy.is_detailed_clinical(request.table)
+        && !granted(facts.approvals, Grant::ClinicalDetail, request.on)
+    {
+        return Decision::deny(
+            Rule::ClinicalDetail,
+            format!(
+                "{} is detailed clinical data: industry use, aggregated too, needs its own committee approval",
+                request.table
+            ),
+        );
+    }
+    overview(forum, facts.policy)
+}
+
 fn overview(forum: Forum, policy: &Policy) -> Decision {
     let rule = match forum {
         Forum::Academic => Rule::AcademicOverview,
@@ -276,6 +294,8 @@ fn read(facts: Facts<'_>, forum: Forum, project: &Project, request: &Request<'_>
 }
 
 /// R33: own cases, and other acquirers' cases with their agreement and a committee report.
+/// "Own" is the user's institution, not the project's: an analyst from another hospital in
+/// a project needs the project hospital's agreement like anyone else.
 fn academic_rows(facts: Facts<'_>, project: &Project, request: &Request<'_>) -> Decision {
     let own = facts.user.institution.as_str();
     let agreed = agreeing_acquirers(facts.approvals, request.on);
@@ -368,19 +388,29 @@ fn public(
     }
 }
 
+/// Exports: what the result is made of must itself be allowed (rows of an acquirer by
+/// `read`, aggregates otherwise), then R34's embargo holds industry publications back;
+/// patents are never held.
 fn export(facts: Facts<'_>, forum: Forum, project: &Project, request: &Request<'_>) -> Decision {
-    if forum == Forum::Academic || request.release == Release::Patent {
-        return if request.release == Release::Patent {
-            Decision::allow(
-                Rule::Patent,
-                "patent filings are never blocked by the embargo",
-            )
-        } else {
-            Decision::allow(
-                Rule::AcademicOverview,
-                "academic results may be published once the export channel's checks pass",
-            )
-        };
+    let basis = if request.acquirer.is_some() {
+        read(facts, forum, project, request)
+    } else {
+        aggregate(facts, forum, request)
+    };
+    if !basis.allowed {
+        return basis;
+    }
+    if request.release == Release::Patent {
+        return Decision::allow(
+            Rule::Patent,
+            "patent filings are never blocked by the embargo",
+        );
+    }
+    if forum == Forum::Academic {
+        return Decision::allow(
+            Rule::AcademicOverview,
+            "academic results may be published once the export channel's checks pass",
+        );
     }
     let Some(clocks) = facts.clocks else {
         return Decision::deny(
@@ -440,7 +470,12 @@ pub struct Viewer<'a> {
 /// tier's own scope (detailed: the project's cancer types and, for academic users, own or
 /// agreeing acquirers; public: past the release date).
 pub fn case_visible(case: &Case<'_>, viewer: Viewer<'_>) -> Decision {
-    let forum = viewer.user.role.forum().unwrap_or(Forum::Academic);
+    let Some(forum) = viewer.user.role.forum() else {
+        return Decision::deny(
+            Rule::Role,
+            format!("the {} role sees no data", viewer.user.role.as_str()),
+        );
+    };
     let research = match viewer.tier {
         Tier::Overview => consent::Research::Cancer { types: None },
         _ => viewer.project.research(),
@@ -465,9 +500,14 @@ pub fn case_visible(case: &Case<'_>, viewer: Viewer<'_>) -> Decision {
                     format!("{} is outside the project's cancer types", case.cancer_type),
                 );
             }
+            if forum == Forum::Industry && !granted(viewer.approvals, Grant::Detailed, viewer.on) {
+                return Decision::deny(
+                    Rule::CommitteeApproval,
+                    "industry rows need the committee's approval",
+                );
+            }
             if forum == Forum::Academic
                 && case.acquirer != viewer.user.institution
-                && case.acquirer != viewer.project.institution
                 && !agreeing_acquirers(viewer.approvals, viewer.on).contains(case.acquirer)
             {
                 return Decision::deny(
@@ -574,6 +614,8 @@ mod tests {
             agreed in proptest::collection::btree_set(0usize..3, 0..3),
             released in proptest::collection::btree_set(0usize..4, 0..4),
             on in 0i64..800,
+            user_hospital in 0usize..3,
+            industry_approved in any::<bool>(),
         ) {
             let cancer_type = TYPES[case_type];
             let case = Case {
@@ -589,10 +631,10 @@ mod tests {
                 acquirer: HOSPITALS[acquirer],
             };
             let role = if industry_user { Role::Industry } else { Role::Analyst };
-            let viewer_user = user(role, "Hospital A");
+            let viewer_user = user(role, HOSPITALS[user_hospital]);
             let types: Vec<&str> = project_types.iter().map(|&i| TYPES[i]).collect();
             let p = project(&types, "Hospital A");
-            let approvals: Vec<Approval> = agreed
+            let mut approvals: Vec<Approval> = agreed
                 .iter()
                 .map(|&i| Approval {
                     project: "p".into(),
@@ -604,6 +646,17 @@ mod tests {
                     revoked_on: None,
                 })
                 .collect();
+            if industry_approved {
+                approvals.push(Approval {
+                    project: "p".into(),
+                    grant: Grant::Detailed,
+                    by: "committee".into(),
+                    institution: "University".into(),
+                    on: day(0),
+                    reported_to_committee: false,
+                    revoked_on: None,
+                });
+            }
             let clocks: Vec<Clock> = TYPES
                 .iter()
                 .enumerate()
@@ -628,12 +681,12 @@ mod tests {
                 }
                 if tier != Tier::Overview {
                     prop_assert!(types.is_empty() || types.contains(&cancer_type), "out of scope: {decision}");
-                    if SCOPES[scope] == "DS" {
-                        prop_assert!(types.is_empty() || types.contains(&cancer_type));
-                    }
                 }
                 if tier == Tier::Detailed && !industry_user {
-                    prop_assert!(acquirer == 0 || agreed.contains(&acquirer), "another acquirer's case without agreement");
+                    prop_assert!(acquirer == user_hospital || agreed.contains(&acquirer), "another acquirer's case without agreement");
+                }
+                if tier == Tier::Detailed && industry_user {
+                    prop_assert!(industry_approved, "industry rows without approval");
                 }
                 if tier == Tier::Public {
                     prop_assert!(released.contains(&case_type) && day(100) <= on, "unreleased case public");

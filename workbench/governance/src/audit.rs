@@ -13,7 +13,7 @@
 //! one whole line at a time, each `fsync`ed before the writer goes on.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,8 @@ pub const FILE: &str = "audit.jsonl";
 pub const KEY: &str = "audit.key";
 const LOCK: &str = "audit.lock";
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The longest record read back (events are small; a longer line is damage).
+const MAX_RECORD: u64 = 1 << 20;
 /// `,"mac":"` + 64 hex digits + `"}`.
 const MAC_SUFFIX_LEN: usize = 8 + 64 + 2;
 
@@ -156,9 +158,10 @@ struct Body<'a, E: Serialize> {
 }
 
 impl Guard<'_> {
-    /// The last whole record, after cutting off a partial line a crashed writer left
-    /// (a write never acknowledged: its caller had not returned).
-    pub fn head(&mut self) -> Result<Option<Head>, Error> {
+    /// The last whole record. With `cut_partial` (the store has an event whose append
+    /// was never acknowledged), a partial last line, which only a writer killed mid-write
+    /// leaves, is cut off first; without it, a partial line is damage.
+    pub fn head(&mut self, cut_partial: bool) -> Result<Option<Head>, Error> {
         let path = self.chain.path();
         let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(file) => file,
@@ -179,7 +182,19 @@ impl Guard<'_> {
                 .take(len - from)
                 .read_to_end(&mut tail)
                 .map_err(io(&path))?;
+            if chunk > MAX_RECORD {
+                return Err(Error::Damaged {
+                    path: path.clone(),
+                    why: format!("the last record is longer than {MAX_RECORD} bytes"),
+                });
+            }
             if tail.last() != Some(&b'\n') {
+                if !cut_partial {
+                    return Err(Error::Damaged {
+                        path: path.clone(),
+                        why: "the last line has no end, and no write was pending".into(),
+                    });
+                }
                 // A partial last line: cut it off, then look again.
                 match tail.iter().rposition(|&b| b == b'\n') {
                     Some(end) => len = from + end as u64 + 1,
@@ -292,12 +307,14 @@ pub struct Report {
 }
 
 /// Verifies the chain line by line, and its length against `head` (the last record the
-/// store knows was written; the chain may be longer, never shorter).
-pub fn verify(chain: &Chain, head: Option<&Head>) -> Result<Report, Error> {
+/// store knows was written; the chain may be longer, never shorter). With `pending` (the
+/// store holds an event whose append was not acknowledged), a partial last line is the
+/// trace of a writer killed mid-write, not damage. Reads the file, changes nothing.
+pub fn verify(chain: &Chain, head: Option<&Head>, pending: bool) -> Result<Report, Error> {
     let path = chain.path();
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+    let file = match File::open(&path) {
+        Ok(file) => Some(file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io(&path)(e)),
     };
     let bad = |line: u64, records: u64, why: String| Report {
@@ -307,67 +324,42 @@ pub fn verify(chain: &Chain, head: Option<&Head>) -> Result<Report, Error> {
         reason: Some(why),
     };
     let mut prev = GENESIS.to_owned();
+    let mut head_mac: Option<String> = None;
     let mut n = 0u64;
-    let mut rest = &bytes[..];
-    while !rest.is_empty() {
-        let line_no = n + 1;
-        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-            return Ok(bad(
-                line_no,
-                n,
-                "the last line has no end (a partial write)".into(),
-            ));
-        };
-        let line = &rest[..end];
-        rest = &rest[end + 1..];
-        let Some(split) = line.len().checked_sub(MAC_SUFFIX_LEN) else {
-            return Ok(bad(line_no, n, "too short to be a record".into()));
-        };
-        let (body, suffix) = line.split_at(split);
-        let Some(mac) = suffix
-            .strip_prefix(b",\"mac\":\"")
-            .and_then(|s| s.strip_suffix(b"\"}"))
-        else {
-            return Ok(bad(
-                line_no,
-                n,
-                "the record does not end with its mac".into(),
-            ));
-        };
-        let mut body = body.to_vec();
-        body.push(b'}');
-        if chain.mac(&body).as_bytes() != mac {
-            return Ok(bad(
-                line_no,
-                n,
-                "the record's mac does not match its bytes".into(),
-            ));
+    if let Some(file) = file {
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = (&mut reader)
+                .take(MAX_RECORD + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(io(&path))?;
+            if read == 0 {
+                break;
+            }
+            let line_no = n + 1;
+            if line.last() != Some(&b'\n') {
+                if line.len() as u64 > MAX_RECORD {
+                    return Ok(bad(line_no, n, format!("longer than {MAX_RECORD} bytes")));
+                }
+                if pending {
+                    // A killed writer's unacknowledged line; the next writer cuts it.
+                    break;
+                }
+                return Ok(bad(line_no, n, "the last line has no end".into()));
+            }
+            line.pop();
+            if let Err(why) = check_line(chain, &line, line_no, &prev) {
+                return Ok(bad(line_no, n, why));
+            }
+            prev = String::from_utf8_lossy(&line[line.len() - MAC_SUFFIX_LEN + 8..line.len() - 2])
+                .into_owned();
+            if head.is_some_and(|h| h.seq == line_no) {
+                head_mac = Some(prev.clone());
+            }
+            n = line_no;
         }
-        #[derive(serde::Deserialize)]
-        struct Fields {
-            seq: u64,
-            prev: String,
-        }
-        let fields: Fields = match serde_json::from_slice(&body) {
-            Ok(f) => f,
-            Err(e) => return Ok(bad(line_no, n, format!("not a record: {e}"))),
-        };
-        if fields.seq != line_no {
-            return Ok(bad(
-                line_no,
-                n,
-                format!("sequence number {} where {line_no} belongs", fields.seq),
-            ));
-        }
-        if fields.prev != prev {
-            return Ok(bad(
-                line_no,
-                n,
-                "not chained to the record before it".into(),
-            ));
-        }
-        prev = String::from_utf8_lossy(mac).into_owned();
-        n = line_no;
     }
     if let Some(head) = head {
         if head.seq > n {
@@ -380,7 +372,7 @@ pub fn verify(chain: &Chain, head: Option<&Head>) -> Result<Report, Error> {
                 ),
             ));
         }
-        if !line_mac_matches(&bytes, head) {
+        if head_mac.as_deref() != Some(head.mac.as_str()) {
             return Ok(bad(
                 head.seq,
                 n,
@@ -396,14 +388,39 @@ pub fn verify(chain: &Chain, head: Option<&Head>) -> Result<Report, Error> {
     })
 }
 
-fn line_mac_matches(bytes: &[u8], head: &Head) -> bool {
-    bytes
-        .split(|&b| b == b'\n')
-        .nth(usize::try_from(head.seq - 1).unwrap_or(usize::MAX))
-        .is_some_and(|line| {
-            line.len() >= MAC_SUFFIX_LEN
-                && line[line.len() - MAC_SUFFIX_LEN + 8..line.len() - 2] == *head.mac.as_bytes()
-        })
+/// Checks one line (without its newline): its mac, its number and its link to `prev`.
+fn check_line(chain: &Chain, line: &[u8], line_no: u64, prev: &str) -> Result<(), String> {
+    let Some(split) = line.len().checked_sub(MAC_SUFFIX_LEN) else {
+        return Err("too short to be a record".into());
+    };
+    let (body, suffix) = line.split_at(split);
+    let Some(mac) = suffix
+        .strip_prefix(b",\"mac\":\"")
+        .and_then(|s| s.strip_suffix(b"\"}"))
+    else {
+        return Err("the record does not end with its mac".into());
+    };
+    let mut body = body.to_vec();
+    body.push(b'}');
+    if chain.mac(&body).as_bytes() != mac {
+        return Err("the record's mac does not match its bytes".into());
+    }
+    #[derive(serde::Deserialize)]
+    struct Fields {
+        seq: u64,
+        prev: String,
+    }
+    let fields: Fields = serde_json::from_slice(&body).map_err(|e| format!("not a record: {e}"))?;
+    if fields.seq != line_no {
+        return Err(format!(
+            "sequence number {} where {line_no} belongs",
+            fields.seq
+        ));
+    }
+    if fields.prev != prev {
+        return Err("not chained to the record before it".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -451,11 +468,11 @@ mod tests {
     #[test]
     fn an_untouched_chain_verifies_and_its_head_reads_back() {
         let (_dir, chain, head) = chain_with(5);
-        let report = verify(&chain, Some(&head)).expect("verify");
+        let report = verify(&chain, Some(&head), false).expect("verify");
         assert!(report.ok, "{report:?}");
         assert_eq!(report.records, 5);
         assert_eq!(
-            chain.lock().expect("lock").head().expect("head"),
+            chain.lock().expect("lock").head(false).expect("head"),
             Some(head)
         );
     }
@@ -469,13 +486,23 @@ mod tests {
             .expect("open");
         file.write_all(b"{\"seq\":4,\"id\":\"x\"").expect("write");
         assert_eq!(
-            verify(&chain, Some(&head)).expect("v").first_bad_line,
+            verify(&chain, Some(&head), false)
+                .expect("v")
+                .first_bad_line,
             Some(4)
         );
+        assert!(
+            verify(&chain, Some(&head), true).expect("v").ok,
+            "a pending write explains it"
+        );
         let mut guard = chain.lock().expect("lock");
-        assert_eq!(guard.head().expect("head"), Some(head));
+        assert!(
+            guard.head(false).is_err(),
+            "no pending write: damage, not cut"
+        );
+        assert_eq!(guard.head(true).expect("head"), Some(head));
         drop(guard);
-        assert!(verify(&chain, None).expect("v").ok);
+        assert!(verify(&chain, None, false).expect("v").ok);
     }
 
     #[test]
@@ -488,7 +515,9 @@ mod tests {
         changed[2] = changed[2].replacen("\"i\":2", "\"i\":7", 1);
         write(&chain, &changed);
         assert_eq!(
-            verify(&chain, Some(&head)).expect("v").first_bad_line,
+            verify(&chain, Some(&head), false)
+                .expect("v")
+                .first_bad_line,
             Some(3)
         );
 
@@ -497,12 +526,16 @@ mod tests {
         removed.remove(3);
         write(&chain, &removed);
         assert_eq!(
-            verify(&chain, Some(&head)).expect("v").first_bad_line,
+            verify(&chain, Some(&head), false)
+                .expect("v")
+                .first_bad_line,
             Some(4)
         );
         write(&chain, &original[..5]);
         assert_eq!(
-            verify(&chain, Some(&head)).expect("v").first_bad_line,
+            verify(&chain, Some(&head), false)
+                .expect("v")
+                .first_bad_line,
             Some(6)
         );
 
@@ -511,7 +544,9 @@ mod tests {
         swapped.swap(1, 2);
         write(&chain, &swapped);
         assert_eq!(
-            verify(&chain, Some(&head)).expect("v").first_bad_line,
+            verify(&chain, Some(&head), false)
+                .expect("v")
+                .first_bad_line,
             Some(2)
         );
 
@@ -524,12 +559,14 @@ mod tests {
         ));
         write(&chain, &appended);
         assert_eq!(
-            verify(&chain, Some(&head)).expect("v").first_bad_line,
+            verify(&chain, Some(&head), false)
+                .expect("v")
+                .first_bad_line,
             Some(7)
         );
 
         write(&chain, &original);
-        assert!(verify(&chain, Some(&head)).expect("v").ok);
+        assert!(verify(&chain, Some(&head), false).expect("v").ok);
     }
 
     #[test]
@@ -541,7 +578,7 @@ mod tests {
                 s.spawn(move || {
                     for i in 0..25 {
                         let mut guard = chain.lock().expect("lock");
-                        let head = guard.head().expect("head");
+                        let head = guard.head(false).expect("head");
                         guard
                             .append(
                                 head.as_ref(),
@@ -554,7 +591,7 @@ mod tests {
                 });
             }
         });
-        let report = verify(&chain, None).expect("verify");
+        let report = verify(&chain, None, false).expect("verify");
         assert!(report.ok, "{report:?}");
         assert_eq!(report.records, 101);
     }

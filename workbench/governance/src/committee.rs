@@ -122,14 +122,17 @@ pub fn eligibility(member: &Member, request: Request<'_>) -> Decision {
         institutions.push(&person.institution);
         companies.extend(person.company.as_deref());
     }
-    if institutions.contains(&user.institution.as_str()) {
+    // Names as people type them: "Hospital A " and "hospital a" are one institution.
+    let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    let among = |list: &[&str], name: &str| list.iter().any(|x| same(x, name));
+    if among(&institutions, &user.institution) {
         return conflict(format!(
             "{} is from {}, the institution of the request",
             user.name, user.institution
         ));
     }
     if let Some(company) = user.company.as_deref()
-        && companies.contains(&company)
+        && among(&companies, company)
     {
         return conflict(format!(
             "{} is from {company}, the company of the request",
@@ -138,9 +141,9 @@ pub fn eligibility(member: &Member, request: Request<'_>) -> Decision {
     }
     for declared in &member.conflicts {
         let hit = match declared {
-            Conflict::Institution(i) => institutions.contains(&i.as_str()),
-            Conflict::Company(c) => companies.contains(&c.as_str()),
-            Conflict::Project(p) => *p == project.id,
+            Conflict::Institution(i) => among(&institutions, i),
+            Conflict::Company(c) => among(&companies, c),
+            Conflict::Project(p) => same(p, &project.id),
         };
         if hit {
             let (kind, name) = match declared {

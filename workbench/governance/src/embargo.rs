@@ -89,7 +89,7 @@ pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
 
 /// The clocks of every cancer type in `registrations` on `on`: only cases registered on
 /// or before `on` count. `lengths` are the recorded decisions, latest last; the latest
-/// for a type wins.
+/// for a type recorded on or before `on` wins.
 pub fn clocks<'a>(
     registrations: impl IntoIterator<Item = Registration<'a>>,
     lengths: &[Length],
@@ -117,7 +117,11 @@ pub fn clocks<'a>(
                 .ok()
                 .and_then(|n| n.checked_sub(1))
                 .and_then(|i| dates.get(i).copied());
-            let recorded = lengths.iter().rev().find(|l| l.cancer_type == cancer_type);
+            // A length decided after `on` does not rewrite what held on `on`.
+            let recorded = lengths
+                .iter()
+                .rev()
+                .find(|l| l.cancer_type == cancer_type && l.on <= on);
             let months = recorded.map_or(policy.embargo_months_default, |l| l.months);
             let end = start.map(|s| add_months(s, months));
             let status = match end {
@@ -211,6 +215,9 @@ pub fn decide_length(
     analysts_agreeing: usize,
     policy: &Policy,
 ) -> Decision {
+    if months == 0 {
+        return Decision::deny(Rule::Embargo, "an embargo of 0 months is no decision");
+    }
     if months > policy.embargo_months_max {
         return Decision::deny(
             Rule::Embargo,

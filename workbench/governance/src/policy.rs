@@ -174,6 +174,27 @@ impl Policy {
                 return fail(name, "must be at least 1");
             }
         }
+        for (name, value) in [
+            ("embargo_trigger_cases", self.embargo_trigger_cases),
+            ("rare_cancer_trigger_cases", self.rare_cancer_trigger_cases),
+        ] {
+            if value > 100_000 {
+                return fail(name, "more cases than the programme will register");
+            }
+        }
+        // R35: public release comes after the industry embargo, never before it ends.
+        if self.public_release_months < self.embargo_months_max {
+            return fail(
+                "public_release_months",
+                "must be at least embargo_months_max: data go public only after every embargo",
+            );
+        }
+        if self.detailed_clinical_tables.is_empty() {
+            return fail(
+                "detailed_clinical_tables",
+                "R35 keeps detailed clinical data from the public: name at least one table",
+            );
+        }
         if self.totp_window_steps > 2 {
             return fail(
                 "totp_window_steps",

@@ -51,6 +51,9 @@ pub enum Error {
     /// A request the store's facts refuse (duplicate user, unknown project).
     #[error("{0}")]
     Refused(String),
+    /// The facts changed between the decision and its write; nothing was written.
+    #[error("{0}")]
+    Stale(String),
     /// A stored value this version cannot read.
     #[error("{path}: {what}")]
     Corrupt {
@@ -81,6 +84,15 @@ pub enum Change {
         name: String,
         /// What it changes.
         effect: Effect,
+        /// The policy's lock-out count, applied to the stored count.
+        lockout_failures: u32,
+    },
+    /// A store setting (`lake`: the lake decisions read registrations from).
+    Setting {
+        /// The setting.
+        key: String,
+        /// Its value.
+        value: String,
     },
     /// An admin's change to an account.
     Account {
@@ -149,6 +161,8 @@ pub trait Store {
     fn conflicts(&self, user: &str) -> Result<Vec<Conflict>, Error>;
     /// The recorded embargo lengths, oldest first.
     fn embargo_lengths(&self) -> Result<Vec<Length>, Error>;
+    /// A store setting.
+    fn setting(&self, key: &str) -> Result<Option<String>, Error>;
     /// Applies `change` and records `event` in the audit chain, both or neither.
     fn apply(&mut self, change: &Change, event: Value) -> Result<(), Error>;
     /// Verifies the audit chain against what the store knows was written.
@@ -241,6 +255,13 @@ const MIGRATIONS: &[&str] = &[
         id TEXT NOT NULL
     );
     ",
+    // 2: store settings (the default lake of decisions that need registrations).
+    r"
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ",
 ];
 
 /// Where a test may make the process die, to prove a crash leaves the store consistent.
@@ -269,13 +290,22 @@ impl Sqlite {
             path: dir.to_owned(),
             source,
         })?;
-        if dir.join(DATABASE).exists() {
+        let chain_exists = dir.join(audit::FILE).exists();
+        if dir.join(DATABASE).exists() && chain_exists {
             return Err(Error::Exists(dir.to_owned()));
         }
-        // An init killed before its database existed left at most a key that nothing
-        // was chained with: start again.
-        if !dir.join(audit::FILE).exists() {
-            let _ = std::fs::remove_file(dir.join(audit::KEY));
+        // No chain yet: an init killed before its first record left at most a key and a
+        // database that nothing used (every other command needs the first record): start
+        // again.
+        if !chain_exists {
+            for stale in [
+                audit::KEY,
+                DATABASE,
+                "governance.sqlite3-wal",
+                "governance.sqlite3-shm",
+            ] {
+                let _ = std::fs::remove_file(dir.join(stale));
+            }
         }
         Chain::create_key(dir)?;
         let mut store = Self::connect(dir)?;
@@ -302,6 +332,15 @@ impl Sqlite {
         let mut guard = chain.lock()?;
         store.flush_outbox(&mut guard)?;
         Ok(store)
+    }
+
+    /// Opens the store in `dir` without finishing anything a crashed process left, for
+    /// reading the audit chain as it is.
+    pub fn open_for_audit(dir: &Path) -> Result<Sqlite, Error> {
+        if !dir.join(DATABASE).is_file() {
+            return Err(Error::NotAStore(dir.to_owned()));
+        }
+        Self::connect(dir)
     }
 
     fn connect(dir: &Path) -> Result<Sqlite, Error> {
@@ -361,7 +400,17 @@ impl Sqlite {
             });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.db.transaction().map_err(db_err)?;
+            // IMMEDIATE: two processes opening an old store at once migrate it once.
+            let tx = self
+                .db
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let now: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(db_err)?;
+            if usize::try_from(now).unwrap_or(usize::MAX) > i {
+                continue;
+            }
             tx.execute_batch(sql).map_err(db_err)?;
             tx.pragma_update(
                 None,
@@ -383,7 +432,7 @@ impl Sqlite {
         self.db
             .query_row("SELECT seq, mac, id FROM audit_head", [], |r| {
                 Ok(Head {
-                    seq: r.get::<_, i64>(0)?.unsigned_abs(),
+                    seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
                     mac: r.get(1)?,
                     id: r.get(2)?,
                 })
@@ -392,20 +441,47 @@ impl Sqlite {
             .map_err(self.db_err())
     }
 
+    fn pending(&self) -> Result<Vec<(String, String, String)>, Error> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT id, time, event FROM audit_outbox ORDER BY rowid")
+            .map_err(self.db_err())?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(self.db_err())?
+            .collect::<Result<_, _>>()
+            .map_err(self.db_err())
+    }
+
     /// Appends what the outbox holds (committed changes whose events are not yet in the
-    /// chain), under the chain's lock.
+    /// chain), under the chain's lock. First the chain's last record must be the one the
+    /// store recorded, or the one right after it when that is the first pending event (a
+    /// writer killed between the append and the bookkeeping): anything else means the
+    /// chain was cut or edited, and nothing more is written to it.
     fn flush_outbox(&mut self, guard: &mut audit::Guard<'_>) -> Result<Option<Head>, Error> {
-        let mut head = guard.head()?;
-        let pending: Vec<(String, String, String)> = {
-            let mut stmt = self
-                .db
-                .prepare("SELECT id, time, event FROM audit_outbox ORDER BY rowid")
-                .map_err(self.db_err())?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .map_err(self.db_err())?
-                .collect::<Result<_, _>>()
-                .map_err(self.db_err())?
+        let pending = self.pending()?;
+        let mut head = guard.head(!pending.is_empty())?;
+        let stored = self.head()?;
+        let first_pending = pending.first().map(|p| p.0.as_str());
+        let consistent = match (&stored, &head) {
+            (None, None) => true,
+            (Some(s), Some(f)) => {
+                (f.seq == s.seq && f.mac == s.mac)
+                    || (f.seq == s.seq + 1 && first_pending == Some(f.id.as_str()))
+            }
+            (None, Some(f)) => f.seq == 1 && first_pending == Some(f.id.as_str()),
+            (Some(_), None) => false,
         };
+        if !consistent {
+            return Err(audit::Error::Damaged {
+                path: self.chain.path(),
+                why: format!(
+                    "its last record ({}) is not the one the store recorded ({}); nothing more is written until `workbench audit verify` is clean",
+                    head.as_ref().map_or_else(|| "none".to_owned(), |h| format!("#{}", h.seq)),
+                    stored.as_ref().map_or_else(|| "none".to_owned(), |h| format!("#{}", h.seq)),
+                ),
+            }
+            .into());
+        }
         for (id, time, event) in pending {
             let written = head.as_ref().is_some_and(|h| h.id == id);
             if !written {
@@ -439,7 +515,13 @@ impl Sqlite {
         tx.commit().map_err(db_err)
     }
 
-    fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> rusqlite::Result<()> {
+    /// Writes `change`; `Ok(Some(why))` when the facts changed under the caller since it
+    /// decided (a TOTP step used meanwhile, a revocation already earlier), so nothing is
+    /// written.
+    fn write_change(
+        tx: &rusqlite::Transaction<'_>,
+        change: &Change,
+    ) -> rusqlite::Result<Option<String>> {
         match change {
             Change::None => {}
             Change::AddUser {
@@ -461,19 +543,36 @@ impl Sqlite {
                     ],
                 )?;
             }
-            Change::Login { name, effect } => match effect {
+            Change::Login {
+                name,
+                effect,
+                lockout_failures,
+            } => match effect {
                 Effect::None => {}
                 Effect::Failure { locks } => {
+                    // The count is the database's, not the caller's reading of it: parallel
+                    // guesses lock the account at the same count as sequential ones.
                     tx.execute(
-                        "UPDATE users SET failures = failures + 1, locked = locked OR ?2 WHERE name = ?1",
-                        params![name, locks],
+                        "UPDATE users SET failures = failures + 1,
+                            locked = (locked OR ?2 OR failures + 1 >= ?3) WHERE name = ?1",
+                        params![name, locks, lockout_failures],
                     )?;
                 }
                 Effect::Success { step } => {
-                    tx.execute(
-                        "UPDATE users SET failures = 0, last_totp_step = ?2 WHERE name = ?1",
+                    // Only if no login took this step (or a later one) meanwhile, and the
+                    // account is still open: a code is accepted once, even when two
+                    // logins race.
+                    let changed = tx.execute(
+                        "UPDATE users SET failures = 0, last_totp_step = ?2
+                         WHERE name = ?1 AND locked = 0 AND disabled = 0
+                           AND (last_totp_step IS NULL OR last_totp_step < ?2)",
                         params![name, sql_int(*step)],
                     )?;
+                    if changed != 1 {
+                        return Ok(Some(
+                            "R18-totp-replay: this code was used by another login at the same time, or the account was locked meanwhile".into(),
+                        ));
+                    }
                 }
             },
             Change::Account {
@@ -529,12 +628,18 @@ impl Sqlite {
                 )?;
             }
             Change::Revoke { project, on } => {
+                // The earliest revocation stands: a later decision can bring the date
+                // forward, never push it back.
                 tx.execute(
-                    "UPDATE projects SET revoked_on = ?2 WHERE id = ?1 AND revoked_on IS NULL",
+                    "UPDATE projects SET revoked_on = CASE
+                        WHEN revoked_on IS NULL OR revoked_on > ?2 THEN ?2 ELSE revoked_on END
+                     WHERE id = ?1",
                     params![project, on.to_string()],
                 )?;
                 tx.execute(
-                    "UPDATE approvals SET revoked_on = ?2 WHERE project = ?1 AND revoked_on IS NULL",
+                    "UPDATE approvals SET revoked_on = CASE
+                        WHEN revoked_on IS NULL OR revoked_on > ?2 THEN ?2 ELSE revoked_on END
+                     WHERE project = ?1",
                     params![project, on.to_string()],
                 )?;
             }
@@ -586,8 +691,15 @@ impl Sqlite {
                     params![params_json, by, now(), reason],
                 )?;
             }
+            Change::Setting { key, value } => {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = ?2",
+                    params![key, value],
+                )?;
+            }
         }
-        Ok(())
+        Ok(None)
     }
 
     fn read_user(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
@@ -595,7 +707,14 @@ impl Sqlite {
         let sex: Option<String> = r.get("sex")?;
         Ok(User {
             name: r.get("name")?,
-            role: Role::parse(&role).unwrap_or(Role::Admin),
+            // An unreadable role is an error, never a default: the default would be a role.
+            role: Role::parse(&role).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Text,
+                    format!("user role {role:?}").into(),
+                )
+            })?,
             institution: r.get("institution")?,
             company: r.get("company")?,
             sex: sex.as_deref().and_then(Sex::parse),
@@ -806,14 +925,14 @@ impl Store for Sqlite {
             .map_err(self.db_err())?
             .collect::<Result<_, _>>()
             .map_err(self.db_err())?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|(kind, name)| match kind.as_str() {
-                "institution" => Conflict::Institution(name),
-                "company" => Conflict::Company(name),
-                _ => Conflict::Project(name),
+                "institution" => Ok(Conflict::Institution(name)),
+                "company" => Ok(Conflict::Company(name)),
+                "project" => Ok(Conflict::Project(name)),
+                other => Err(self.corrupt(format!("conflict kind {other:?} of {user}"))),
             })
-            .collect())
+            .collect()
     }
 
     fn embargo_lengths(&self) -> Result<Vec<Length>, Error> {
@@ -845,6 +964,15 @@ impl Store for Sqlite {
             .collect()
     }
 
+    fn setting(&self, key: &str) -> Result<Option<String>, Error> {
+        self.db
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.db_err())
+    }
+
     fn apply(&mut self, change: &Change, event: Value) -> Result<(), Error> {
         let chain = self.chain.clone();
         let mut guard = chain.lock()?;
@@ -857,8 +985,13 @@ impl Store for Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self.db.transaction().map_err(db_err)?;
-        Self::write_change(&tx, change).map_err(|source| match source {
+        // IMMEDIATE: the write lock is taken before anything is read, so the conditional
+        // updates below see the facts as they are when the change commits.
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let stale = Self::write_change(&tx, change).map_err(|source| match source {
             rusqlite::Error::SqliteFailure(e, ref message)
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
@@ -869,6 +1002,10 @@ impl Store for Sqlite {
             }
             source => db_err(source),
         })?;
+        if let Some(why) = stale {
+            // Rolled back with the transaction; the caller records the refusal.
+            return Err(Error::Stale(why));
+        }
         tx.execute(
             "INSERT INTO audit_outbox (id, time, event) VALUES (?1, ?2, ?3)",
             params![id, time, event.to_string()],
@@ -883,10 +1020,11 @@ impl Store for Sqlite {
 
     fn verify_audit(&mut self) -> Result<audit::Report, Error> {
         let chain = self.chain.clone();
-        let mut guard = chain.lock()?;
-        self.flush_outbox(&mut guard)?;
+        // Under the lock, so that no append is read half-written; nothing is changed.
+        let _guard = chain.lock()?;
         let head = self.head()?;
-        Ok(audit::verify(&chain, head.as_ref())?)
+        let pending = !self.pending()?.is_empty();
+        Ok(audit::verify(&chain, head.as_ref(), pending)?)
     }
 }
 

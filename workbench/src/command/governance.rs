@@ -32,6 +32,10 @@ pub(crate) enum Action {
         /// The store directory.
         #[arg(long)]
         store: PathBuf,
+        /// The lake whose registrations decisions use (embargo, public release) when a
+        /// command names none.
+        #[arg(long)]
+        lake: Option<PathBuf>,
     },
     /// Users: add (password on stdin; prints the TOTP URI once), disable, enable, unlock, list.
     User {
@@ -90,7 +94,8 @@ pub(crate) enum Action {
         #[arg(long)]
         json: bool,
     },
-    /// Record a cancer type's embargo length (24–36 months; shorter with agreement).
+    /// Record a cancer type's embargo length (24–36 months; shorter with agreement), by a
+    /// committee member.
     EmbargoLength {
         /// The store directory.
         #[arg(long)]
@@ -101,7 +106,7 @@ pub(crate) enum Action {
         /// Months.
         #[arg(long)]
         months: u32,
-        /// Who records it (committee member or admin).
+        /// Who records it (a committee member).
         #[arg(long)]
         by: String,
         /// Data acquirers and analysts who agreed to a length below the minimum.
@@ -309,7 +314,7 @@ pub(crate) enum PolicyAction {
         #[arg(long)]
         store: PathBuf,
     },
-    /// Make a new policy version: NAME=VALUE pairs, by a committee member or admin.
+    /// Make a new policy version: NAME=VALUE pairs, by a committee member.
     Set {
         /// The store directory.
         #[arg(long)]
@@ -355,7 +360,8 @@ pub(crate) struct CheckArgs {
     /// For exports: a publication or a patent filing.
     #[arg(long, default_value = "publication", value_parser = ["publication", "patent"])]
     release: String,
-    /// The lake, for the embargo clock and public release dates.
+    /// The lake, for the embargo clock and public release dates (default: the store's,
+    /// from `init --lake`).
     #[arg(long)]
     lake: Option<PathBuf>,
     /// The date (default: today).
@@ -368,8 +374,20 @@ pub(crate) struct CheckArgs {
 
 pub(crate) fn run(action: Action) -> Result<()> {
     match action {
-        Action::Init { store } => {
-            let store = Sqlite::init(&store)?;
+        Action::Init { store, lake } => {
+            let mut store = Sqlite::init(&store)?;
+            if let Some(lake) = lake {
+                let lake = Lake::open(&lake)?.root().to_owned();
+                let lake = lake.canonicalize().unwrap_or(lake);
+                let value = lake.to_string_lossy().into_owned();
+                store.apply(
+                    &Change::Setting {
+                        key: "lake".into(),
+                        value: value.clone(),
+                    },
+                    json!({"kind": "setting", "key": "lake", "value": value}),
+                )?;
+            }
             eprintln!(
                 "created a governance store in {} (policy version 1)",
                 store.dir().display()
@@ -489,7 +507,8 @@ pub(crate) enum AuditAction {
 
 pub(crate) fn run_audit(action: AuditAction) -> Result<()> {
     let AuditAction::Verify { store, json } = action;
-    let mut store = Sqlite::open(&store)?;
+    // As the chain is: verification changes nothing, not even a crashed writer's traces.
+    let mut store = Sqlite::open_for_audit(&store)?;
     let report = store.verify_audit()?;
     if json {
         print_json(&serde_json::to_value(&report)?)?;
@@ -534,8 +553,8 @@ fn read_password() -> Result<String> {
         eprint!("password: ");
     }
     let mut line = String::new();
-    stdin
-        .lock()
+    // A password is a line, not a file: at most 4 KiB are read.
+    std::io::Read::take(stdin.lock(), 4096)
         .read_line(&mut line)
         .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
@@ -668,13 +687,28 @@ fn login(dir: &Path, name: &str, code: Option<&str>) -> Result<()> {
         people::Effect::Failure { locks: true } => "lock-out",
         _ => "login-failure",
     };
-    store.apply(
-        &Change::Login {
-            name: name.to_owned(),
-            effect,
-        },
+    let change = |effect| Change::Login {
+        name: name.to_owned(),
+        effect,
+        lockout_failures: policy.lockout_failures,
+    };
+    match store.apply(
+        &change(effect),
         json!({"kind": kind, "user": name, "decision": decision}),
-    )?;
+    ) {
+        Ok(()) => {}
+        // Another login took this code (or locked the account) between our reading and
+        // our write: refused, and counted as a failure.
+        Err(workbench_governance::store::Error::Stale(why)) => {
+            let refused = Decision::deny(Rule::TotpReplay, why);
+            store.apply(
+                &change(people::Effect::Failure { locks: false }),
+                json!({"kind": "login-failure", "user": name, "decision": refused}),
+            )?;
+            bail!("{refused}");
+        }
+        Err(e) => return Err(e.into()),
+    }
     if !decision.allowed {
         bail!("{decision}");
     }
@@ -738,6 +772,18 @@ fn project_action(action: ProjectAction) -> Result<()> {
                 revoked_on: None,
                 members: BTreeSet::new(),
             };
+            if record.forum == workbench_governance::consent::Forum::Industry
+                && record.purpose == Purpose::AcademicResearch
+            {
+                let decision = Decision::deny(
+                    Rule::Purpose,
+                    "academic research is licensed non-commercial (DUO NCU): an industry project is for drug development or prevention",
+                );
+                store.record(
+                    json!({"kind": "project-refused", "project": project, "decision": decision}),
+                )?;
+                bail!("{decision}");
+            }
             if !policy.equivalent_countries.contains(&record.country) {
                 let decision = Decision::deny(
                     Rule::Country,
@@ -785,6 +831,10 @@ fn project_action(action: ProjectAction) -> Result<()> {
             if let Some(decision) = refused {
                 store.record(json!({"kind": "member-refused", "project": project, "user": user, "decision": decision}))?;
                 bail!("{decision}");
+            }
+            if p.members.contains(&user) {
+                eprintln!("{user} is a member of {project} already");
+                return Ok(());
             }
             store.apply(
                 &Change::AddMember {
@@ -1011,7 +1061,11 @@ fn check(args: CheckArgs) -> Result<()> {
         "--table: no lake table {:?}",
         args.table
     );
-    let clocks = match &args.lake {
+    let lake = match args.lake.clone() {
+        Some(lake) => Some(lake),
+        None => store.setting("lake")?.map(PathBuf::from),
+    };
+    let clocks = match &lake {
         Some(lake) => Some(
             Lake::open(lake)?
                 .embargo_clocks(&store.embargo_lengths()?, &policy, on)
@@ -1114,12 +1168,12 @@ fn embargo_length(
             ),
         }
     }
-    let decision = if matches!(decider.role, Role::Committee | Role::Admin) {
+    let decision = if decider.role == Role::Committee {
         embargo::decide_length(months, acquirers, analysts, &policy)
     } else {
         Decision::deny(
             Rule::Role,
-            format!("{by} is neither a committee member nor an admin"),
+            format!("{by} is not a committee member: embargo lengths are the committee's records"),
         )
     };
     let event = json!({"kind": if decision.allowed { "embargo-length" } else { "embargo-length-refused" },
@@ -1184,10 +1238,11 @@ fn policy(action: PolicyAction) -> Result<()> {
             let mut store = Sqlite::open(&store)?;
             let decider = known_user(&store, &by)?;
             let (version, mut policy) = store.policy()?;
-            if !matches!(decider.role, Role::Committee | Role::Admin) {
+            // The policy is the committee's (R37): an admin runs the enclave, not the rules.
+            if decider.role != Role::Committee {
                 let decision = Decision::deny(
                     Rule::PolicyChange,
-                    format!("{by} is neither a committee member nor an admin"),
+                    format!("{by} is not a committee member: the policy is the committee's"),
                 );
                 store.record(json!({"kind": "policy-refused", "by": by, "decision": decision}))?;
                 bail!("{decision}");
