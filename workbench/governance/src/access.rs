@@ -288,7 +288,7 @@ fn read(facts: Facts<'_>, forum: Forum, project: &Project, request: &Request<'_>
                     ),
                 )
             }
-            Forum::Academic => academic_rows(facts, project, request),
+            Forum::Academic => academic_rows(facts, request),
         },
     }
 }
@@ -296,11 +296,11 @@ fn read(facts: Facts<'_>, forum: Forum, project: &Project, request: &Request<'_>
 /// R33: own cases, and other acquirers' cases with their agreement and a committee report.
 /// "Own" is the user's institution, not the project's: an analyst from another hospital in
 /// a project needs the project hospital's agreement like anyone else.
-fn academic_rows(facts: Facts<'_>, project: &Project, request: &Request<'_>) -> Decision {
+fn academic_rows(facts: Facts<'_>, request: &Request<'_>) -> Decision {
     let own = facts.user.institution.as_str();
     let agreed = agreeing_acquirers(facts.approvals, request.on);
     match request.acquirer {
-        Some(acquirer) if acquirer == own || acquirer == project.institution => {
+        Some(acquirer) if acquirer == own => {
             Decision::allow(Rule::OwnData, format!("{acquirer}'s own cases"))
         }
         Some(acquirer) if agreed.contains(acquirer) => Decision::allow(

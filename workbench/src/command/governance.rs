@@ -989,15 +989,18 @@ fn approval_decision(
                 "industry projects need the committee's approval, not an acquirer's agreement (R34)",
             ));
         }
+        // Members read their own institution's cases without agreement; an agreement
+        // helps only when some member is from elsewhere. Refused when it can open
+        // nothing: the project's institution and every member are the acquirer's own.
         if approver.institution == project.institution
-            || members
+            && members
                 .iter()
-                .any(|m| m.institution == approver.institution)
+                .all(|m| m.institution == approver.institution)
         {
             return Ok(Decision::deny(
                 Rule::OwnData,
                 format!(
-                    "{} is the project's own institution: its cases need no agreement",
+                    "{} is the institution of the project and of all its members: its cases need no agreement",
                     approver.institution
                 ),
             ));
