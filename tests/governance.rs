@@ -738,11 +738,44 @@ fn academic_rules_refuse_other_acquirers_rows_without_agreement_and_every_breach
             "--project",
             "overview",
             "--user",
-            "com_m",
+            "root",
         ],
         "",
         "R18-role",
     );
+    // A committee member may be a project's member: still no data, and no approving it.
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "member",
+            "--project",
+            "overview",
+            "--user",
+            "com_m",
+        ],
+        "",
+    );
+    assert_decision(
+        &gov.check("com_m", "overview", "aggregate", "cases", &[]),
+        false,
+        "R18-role",
+    );
+    let stderr = gov.refused(
+        &[
+            "governance",
+            "approve",
+            "--project",
+            "overview",
+            "--by",
+            "com_m",
+            "--on",
+            "2026-03-01",
+        ],
+        "",
+        "R37-conflict",
+    );
+    assert!(stderr.contains("member of project overview"), "{stderr}");
     gov.refused(
         &[
             "governance",

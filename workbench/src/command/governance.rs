@@ -813,10 +813,17 @@ fn project_action(action: ProjectAction) -> Result<()> {
             let mut store = Sqlite::open(&store)?;
             let p = known_project(&store, &project)?;
             let u = known_user(&store, &user)?;
+            // A committee member may belong to a project (a researcher who also sits on
+            // the committee): the role still sees no data, and the membership bars them
+            // from reviewing it (R37). Admins run the enclave and join none.
             let refused = match u.role.forum() {
+                None if u.role == Role::Committee => None,
                 None => Some(Decision::deny(
                     Rule::Role,
-                    format!("{user} is a {}: that role sees no data", u.role.as_str()),
+                    format!(
+                        "{user} is a {}: that role joins no project",
+                        u.role.as_str()
+                    ),
                 )),
                 Some(forum) if forum != p.forum => Some(Decision::deny(
                     Rule::Forum,
