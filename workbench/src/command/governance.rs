@@ -546,11 +546,14 @@ fn known_project(store: &Sqlite, id: &str) -> Result<Project> {
         .with_context(|| format!("no project {id:?} in the store"))
 }
 
-/// Reads a password: the first line of standard input (a prompt when it is a terminal).
+/// Reads a password: typed at the terminal without echo, or the first line of standard
+/// input when that is a pipe (scripts, the hub's authenticator).
 fn read_password() -> Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("password: ");
+        let password = rpassword::prompt_password("password: ").context("reading the password")?;
+        anyhow::ensure!(!password.is_empty(), "no password given");
+        return Ok(password);
     }
     let mut line = String::new();
     // A password is a line, not a file: at most 4 KiB are read.
