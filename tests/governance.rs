@@ -111,6 +111,18 @@ impl Gov {
 }
 
 fn run_with(args: &[&str], store: Option<&str>, stdin: &str, env: &[(&str, &str)]) -> Output {
+    spawn_with(args, store, stdin, env)
+        .wait_with_output()
+        .expect("workbench ends")
+}
+
+/// Starts `workbench ARGS [--store DIR]` with `stdin` written, without waiting for it.
+fn spawn_with(
+    args: &[&str],
+    store: Option<&str>,
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> std::process::Child {
     let mut command = Command::new(binary("workbench"));
     command.args(args);
     if let Some(store) = store {
@@ -131,7 +143,7 @@ fn run_with(args: &[&str], store: Option<&str>, stdin: &str, env: &[(&str, &str)
         .expect("stdin")
         .write_all(stdin.as_bytes())
         .expect("write stdin");
-    child.wait_with_output().expect("workbench ends")
+    child
 }
 
 /// pyotp's codes for an otpauth URI.
@@ -1932,29 +1944,12 @@ fn one_code_logs_in_once_even_when_logins_race() {
     let now = code(&codes, "now").to_owned();
     let children: Vec<_> = (0..6)
         .map(|_| {
-            let mut child = Command::new(binary("workbench"))
-                .args([
-                    "governance",
-                    "login",
-                    "--user",
-                    "dan",
-                    "--totp",
-                    &now,
-                    "--store",
-                    gov.store(),
-                ])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn");
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(b"dan-password-long\n")
-                .expect("stdin");
-            child
+            spawn_with(
+                &["governance", "login", "--user", "dan", "--totp", &now],
+                Some(gov.store()),
+                "dan-password-long\n",
+                &[],
+            )
         })
         .collect();
     let successes = children
@@ -1972,29 +1967,12 @@ fn parallel_wrong_passwords_lock_the_account_at_the_policys_count() {
     gov.user("eve", "analyst", "Hospital A", &[]);
     let children: Vec<_> = (0..8)
         .map(|_| {
-            let mut child = Command::new(binary("workbench"))
-                .args([
-                    "governance",
-                    "login",
-                    "--user",
-                    "eve",
-                    "--totp",
-                    "000000",
-                    "--store",
-                    gov.store(),
-                ])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn");
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(b"guess\n")
-                .expect("stdin");
-            child
+            spawn_with(
+                &["governance", "login", "--user", "eve", "--totp", "000000"],
+                Some(gov.store()),
+                "guess\n",
+                &[],
+            )
         })
         .collect();
     for child in children {

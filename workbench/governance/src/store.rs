@@ -345,17 +345,14 @@ impl Sqlite {
 
     fn connect(dir: &Path) -> Result<Sqlite, Error> {
         let path = dir.join(DATABASE);
-        let db_err = |source| Error::Database {
-            path: path.clone(),
-            source,
-        };
-        let db = Connection::open(&path).map_err(db_err)?;
+        let db_err = database_error(&path);
+        let db = Connection::open(&path).map_err(&db_err)?;
         db.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(db_err)?;
+            .map_err(&db_err)?;
         db.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )
-        .map_err(db_err)?;
+        .map_err(&db_err)?;
         let mut store = Sqlite {
             dir: dir.to_owned(),
             db,
@@ -365,11 +362,8 @@ impl Sqlite {
         Ok(store)
     }
 
-    fn db_err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
-        move |source| Error::Database {
-            path: self.dir.join(DATABASE),
-            source,
-        }
+    fn db_err(&self) -> impl Fn(rusqlite::Error) -> Error + use<> {
+        database_error(&self.dir.join(DATABASE))
     }
 
     fn corrupt(&self, what: String) -> Error {
@@ -380,45 +374,38 @@ impl Sqlite {
     }
 
     fn migrate(&mut self) -> Result<(), Error> {
-        let path = self.dir.join(DATABASE);
-        let db_err = |source| Error::Database {
-            path: path.clone(),
-            source,
-        };
+        let db_err = database_error(&self.dir.join(DATABASE));
         let version: i64 = self
             .db
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(db_err)?;
+            .map_err(&db_err)?;
         let version = usize::try_from(version).unwrap_or(usize::MAX);
         if version > MIGRATIONS.len() {
-            return Err(Error::Corrupt {
-                path: path.clone(),
-                what: format!(
-                    "schema version {version} is newer than this workbench's {}",
-                    MIGRATIONS.len()
-                ),
-            });
+            return Err(self.corrupt(format!(
+                "schema version {version} is newer than this workbench's {}",
+                MIGRATIONS.len()
+            )));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             // IMMEDIATE: two processes opening an old store at once migrate it once.
             let tx = self
                 .db
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(db_err)?;
+                .map_err(&db_err)?;
             let now: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(db_err)?;
+                .map_err(&db_err)?;
             if usize::try_from(now).unwrap_or(usize::MAX) > i {
                 continue;
             }
-            tx.execute_batch(sql).map_err(db_err)?;
+            tx.execute_batch(sql).map_err(&db_err)?;
             tx.pragma_update(
                 None,
                 "user_version",
                 i64::try_from(i + 1).unwrap_or(i64::MAX),
             )
-            .map_err(db_err)?;
-            tx.commit().map_err(db_err)?;
+            .map_err(&db_err)?;
+            tx.commit().map_err(&db_err)?;
         }
         Ok(())
     }
@@ -496,23 +483,19 @@ impl Sqlite {
     }
 
     fn finish_append(&mut self, id: &str, head: Option<&Head>) -> Result<(), Error> {
-        let path = self.dir.join(DATABASE);
-        let db_err = |source| Error::Database {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.db.transaction().map_err(db_err)?;
+        let db_err = database_error(&self.dir.join(DATABASE));
+        let tx = self.db.transaction().map_err(&db_err)?;
         tx.execute("DELETE FROM audit_outbox WHERE id = ?1", [id])
-            .map_err(db_err)?;
+            .map_err(&db_err)?;
         if let Some(h) = head {
             tx.execute(
                 "INSERT INTO audit_head (one, seq, mac, id) VALUES (1, ?1, ?2, ?3)
                  ON CONFLICT (one) DO UPDATE SET seq = ?1, mac = ?2, id = ?3",
                 params![sql_int(h.seq), h.mac, h.id],
             )
-            .map_err(db_err)?;
+            .map_err(&db_err)?;
         }
-        tx.commit().map_err(db_err)
+        tx.commit().map_err(&db_err)
     }
 
     /// Writes `change`; `Ok(Some(why))` when the facts changed under the caller since it
@@ -801,6 +784,16 @@ impl Sqlite {
     }
 }
 
+/// Maps a SQLite error to one naming the database file. It owns its path, so it can be
+/// held across a mutable borrow of the store (a transaction).
+fn database_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + use<> {
+    let path = path.to_owned();
+    move |source| Error::Database {
+        path: path.clone(),
+        source,
+    }
+}
+
 /// SQLite integers are signed 64-bit; steps and sequence numbers stay far below.
 fn sql_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -980,17 +973,13 @@ impl Store for Sqlite {
         self.flush_outbox(&mut guard)?;
         let id = new_id()?;
         let time = now();
-        let path = self.dir.join(DATABASE);
-        let db_err = |source| Error::Database {
-            path: path.clone(),
-            source,
-        };
+        let db_err = database_error(&self.dir.join(DATABASE));
         // IMMEDIATE: the write lock is taken before anything is read, so the conditional
         // updates below see the facts as they are when the change commits.
         let tx = self
             .db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db_err)?;
+            .map_err(&db_err)?;
         let stale = Self::write_change(&tx, change).map_err(|source| match source {
             rusqlite::Error::SqliteFailure(e, ref message)
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -1010,9 +999,9 @@ impl Store for Sqlite {
             "INSERT INTO audit_outbox (id, time, event) VALUES (?1, ?2, ?3)",
             params![id, time, event.to_string()],
         )
-        .map_err(db_err)?;
+        .map_err(&db_err)?;
         crash_point("before-commit");
-        tx.commit().map_err(db_err)?;
+        tx.commit().map_err(&db_err)?;
         crash_point("after-commit");
         self.flush_outbox(&mut guard)?;
         Ok(())
