@@ -26,7 +26,10 @@ fn kernelspec() -> tempfile::TempDir {
 /// returns its combined output; fails on any failure or skipped test.
 fn run_suite(module: &str) -> String {
     let dir = kernelspec();
+    // Inside a governed session, as the enclave runs every kernel.
+    let enclave = crate::enclave::Enclave::new();
     let output = Command::new(python_path())
+        .envs(enclave.session_env())
         .args(["-m", "unittest", "-v", module])
         .current_dir(root().join("tests/python"))
         .env("JUPYTER_PATH", dir.path().join("share/jupyter"))
@@ -101,6 +104,7 @@ fn every_notebook_runs_on_the_kernel() {
         .env("JUPYTER_PATH", dir.path().join("share/jupyter"))
         .env("JUPYTER_RUNTIME_DIR", dir.path().join("runtime"))
         .env("WORKBENCH_LAKE", enclave.path().join("lake"))
+        .env("WORKBENCH_SINGLE_USER", "1")
         .output()
         .expect("python runs");
     assert!(

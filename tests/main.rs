@@ -16,9 +16,12 @@
 //! - `tidy`: crate arrows, module cycles, who prints, who writes the lake, `//!` lines.
 //! - `qc`: FASTQ metrics against fastp, bad input, contract verdicts.
 //! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
+//! - `enclave`: sessions and their views against pyarrow, a session's kernel escaping
+//!   and audited.
 
 mod analysis;
 mod depth;
+mod enclave;
 mod errors;
 mod governance;
 mod hostile;

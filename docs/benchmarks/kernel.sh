@@ -12,12 +12,16 @@ STOCK="${EVCXR_STOCK:-target/bench/evcxr-stock}"
 # Every target, as `./x` builds: the same features, so nothing is built twice.
 cargo build --locked --workspace --all-targets >&2
 if [ ! -x "$STOCK/bin/evcxr_jupyter" ]; then
-    cargo install evcxr_jupyter --version 0.22.0 --locked --root "$STOCK" >&2
+    # As its users build it: without our .cargo/config.toml's `-C prefer-dynamic`.
+    cargo install evcxr_jupyter --version 0.22.0 --locked --root "$STOCK" \
+        --config 'build.rustflags=[]' >&2
 fi
 STOCK="$(cd "$STOCK" && pwd)"
 SPECS="$(mktemp -d)"
 trap 'rm -rf "$SPECS"' EXIT
 target/debug/workbench kernel install --prefix "$SPECS" >&2
+# A trainer's single-user kernel (no governed session): what is measured is the kernel.
+export WORKBENCH_SINGLE_USER=1
 stock_spec() {
     mkdir -p "$SPECS/share/jupyter/kernels/evcxr-stock"
     cat > "$SPECS/share/jupyter/kernels/evcxr-stock/kernel.json" <<JSON

@@ -16,6 +16,7 @@ use kernel_protocol::message::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::governor::Mode;
 use crate::inspect;
 
 /// Where an outgoing message goes.
@@ -110,6 +111,8 @@ pub(crate) struct Dispatcher<E> {
     interrupts: Arc<Interrupts>,
     execution_count: u32,
     history: Vec<Entry>,
+    /// Whether cells may run, and who records them (R18).
+    mode: Mode,
 }
 
 /// The reply to `kernel_info_request`, also answered on the control channel.
@@ -152,7 +155,7 @@ fn output_content(output: Output) -> Content {
                 && let Ok(Value::Object(data)) = serde_json::from_str::<Value>(json)
             {
                 return Content::DisplayData(DisplayData {
-                    data,
+                    data: crate::sanitise::bundle(data),
                     metadata: Map::new(),
                     transient: Map::new(),
                 });
@@ -211,7 +214,14 @@ impl<E: Evaluator> Dispatcher<E> {
             interrupts,
             execution_count: 0,
             history: Vec::new(),
+            mode: Mode::Refused("R18-session: the kernel was started without a mode".into()),
         }
+    }
+
+    /// Serves cells in `mode`; until this is called every cell is refused.
+    pub(crate) fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
     }
 
     fn answered(&self) {
@@ -272,7 +282,7 @@ impl<E: Evaluator> Dispatcher<E> {
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             };
-            let Some(replied) = self.handle(&request) else {
+            let Some(replied) = self.handle_guarded(&request) else {
                 continue;
             };
             if !stop_on_error(&request.message) {
@@ -287,7 +297,7 @@ impl<E: Evaluator> Dispatcher<E> {
                 if matches!(queued.message.content, Content::ExecuteRequest(_)) {
                     self.abort(&queued);
                 } else {
-                    self.handle(&queued);
+                    self.handle_guarded(&queued);
                 }
             }
         }
@@ -305,6 +315,55 @@ impl<E: Evaluator> Dispatcher<E> {
             request.message.child(reply),
         );
         self.status(&request.message, "idle");
+    }
+
+    /// [`handle`](Self::handle), with a panic anywhere in it (ours, evcxr's, a library's)
+    /// turned into an error reply: the kernel keeps serving, and its heartbeat never
+    /// answers for a kernel that would not reply again.
+    fn handle_guarded(&mut self, request: &Inbound) -> Option<Instant> {
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(request)));
+        let panic = match outcome {
+            Ok(replied) => return replied,
+            Err(panic) => panic,
+        };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        // The request's `current` must not stay set, or later output would go to it.
+        *self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        let message = &request.message;
+        let reply = match &message.content {
+            Content::ExecuteRequest(_) => {
+                self.answered();
+                let content = ErrorContent {
+                    ename: "KernelError".into(),
+                    evalue: format!("the kernel failed on this request and carries on: {what}"),
+                    traceback: vec![format!("KernelError: {what}")],
+                };
+                self.broadcast(message, Content::Error(content.clone()));
+                Content::ExecuteReply(ExecuteReply::Error {
+                    execution_count: self.execution_count,
+                    ename: content.ename,
+                    evalue: content.evalue,
+                    traceback: content.traceback,
+                })
+            }
+            _ => Content::Unknown {
+                msg_type: message.header.msg_type.replace("_request", "_reply"),
+                content: json!({"status": "error", "ename": "KernelError", "evalue": what, "traceback": []}),
+            },
+        };
+        let replied = Instant::now();
+        self.send(Channel::Shell, &request.identities, message.child(reply));
+        self.status(message, "idle");
+        // Like any failed execution, a panicked one stops the queue behind it.
+        matches!(message.content, Content::ExecuteRequest(_)).then_some(replied)
     }
 
     /// Handles one request; when it was an execution that failed, returns when its reply
@@ -431,13 +490,34 @@ impl<E: Evaluator> Dispatcher<E> {
             // The stdin task forwards the front end's input_reply here.
             replies.recv().unwrap_or_default()
         };
+        // The session decides, and the audit records, before any of the cell runs.
+        let started = Instant::now();
+        let gate = match &self.mode {
+            Mode::Session(governor) => governor.before_cell(&execute.code),
+            Mode::SingleUser => Ok(()),
+            Mode::Refused(reason) => Err(reason.clone()),
+        };
         // An interrupt that came while this cell waited (the evaluator still starting)
         // stops it before it runs.
-        let result = if self.interrupts.pending.swap(false, Ordering::SeqCst) {
+        let result = if let Err(reason) = gate {
+            Err(EvalError::Refused(reason))
+        } else if self.interrupts.pending.swap(false, Ordering::SeqCst) {
             Err(EvalError::Interrupted)
         } else {
             self.evaluator.evaluate(&execute.code, &input)
         };
+        if let Mode::Session(governor) = &self.mode {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(EvalError::Refused(_)) => "refused",
+                Err(EvalError::Interrupted) => "interrupted",
+                Err(EvalError::Panicked(_)) => "panicked",
+                Err(EvalError::ChildEnded(_)) => "child-ended",
+                Err(EvalError::Compilation(_)) => "compile-error",
+                Err(_) => "error",
+            };
+            governor.after_cell(&execute.code, outcome, started.elapsed().as_millis());
+        }
         self.answered();
         *self
             .current
@@ -465,11 +545,13 @@ impl<E: Evaluator> Dispatcher<E> {
                 // information; like Python's None it is not shown.
                 let unit = outputs.mime_bundle.len() == 1 && text.as_deref() == Some("()");
                 if !execute.silent && !outputs.mime_bundle.is_empty() && !unit {
-                    let data = outputs
-                        .mime_bundle
-                        .into_iter()
-                        .map(|(k, v)| (k, Value::String(v)))
-                        .collect();
+                    let data = crate::sanitise::bundle(
+                        outputs
+                            .mime_bundle
+                            .into_iter()
+                            .map(|(k, v)| (k, Value::String(v)))
+                            .collect(),
+                    );
                     self.broadcast(
                         message,
                         Content::ExecuteResult(ExecuteResult {

@@ -7,7 +7,9 @@
 
 mod connection;
 mod dispatch;
+mod governor;
 mod inspect;
+mod sanitise;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -17,9 +19,10 @@ use anyhow::{Context, Result, bail};
 
 // rust-analyzer, inside this process, allocates and frees millions of small syntax and
 // query objects; with jemalloc the kernel spends about 10 % less CPU before its first
-// result and a third of it on a trivial cell (docs/kernel.md, "Allocator").
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+// result and a third of it on a trivial cell (docs/kernel.md, "Allocator"). jemalloc is
+// linked unprefixed, so it is the process's malloc (std is a shared library here, which a
+// `#[global_allocator]` would not cover: allocations from inside libstd.so went to glibc).
+use tikv_jemalloc_sys as _;
 
 fn main() -> ExitCode {
     match run() {
@@ -103,11 +106,33 @@ fn run() -> Result<()> {
         toolchain.as_deref().map(str::trim),
         analyzer_sources.as_deref(),
     );
-    // The data view: until governance issues per-project views, the configured lake.
-    let view: Vec<PathBuf> = std::env::var_os("WORKBENCH_LAKE")
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
+    // The session (R18, R36): its view is the only data cells see. Decided, and the
+    // environment set, while this is the only thread.
+    let plan = governor::from_env();
+    let view: Vec<PathBuf> = match &plan {
+        governor::Plan::Session(opened) => {
+            let view = PathBuf::from(&opened.session.view);
+            // SAFETY: no other thread exists yet (see `set_build_env`).
+            #[allow(unsafe_code)]
+            unsafe {
+                std::env::set_var(LAKE_VAR, &view)
+            };
+            vec![view]
+        }
+        governor::Plan::SingleUser => std::env::var_os(LAKE_VAR)
+            .map(PathBuf::from)
+            .into_iter()
+            .collect(),
+        governor::Plan::Refused(reason) => {
+            log(&format!("every cell will be refused: {reason}"));
+            // SAFETY: as above.
+            #[allow(unsafe_code)]
+            unsafe {
+                std::env::remove_var(LAKE_VAR)
+            };
+            Vec::new()
+        }
+    };
     server::serve(
         info,
         kernel_eval::Config {
@@ -118,8 +143,12 @@ fn run() -> Result<()> {
             session: Some(session.path().to_owned()),
         },
         session,
+        plan,
     )
 }
+
+/// The environment variable that names the lake cells read (`workbench::session`).
+const LAKE_VAR: &str = "WORKBENCH_LAKE";
 
 /// The file in the template that names the toolchain it was built with.
 const TOOLCHAIN_FILE: &str = "toolchain";

@@ -53,12 +53,20 @@ async fn send_to<S: SocketSend>(
 }
 
 /// Runs the kernel until a shutdown request.
-pub(crate) fn serve(info: Info, config: Config, session: kernel_eval::session::Dir) -> Result<()> {
+pub(crate) fn serve(
+    info: Info,
+    config: Config,
+    session: kernel_eval::session::Dir,
+    plan: crate::governor::Plan,
+) -> Result<()> {
+    // The governor's thread starts here, from the unconfined main thread (the kernel
+    // thread confines itself and could not read the store).
+    let mode = plan.start();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(info, config, session.path().to_owned()))
+    runtime.block_on(run(info, config, session.path().to_owned(), mode))
 }
 
 async fn bind<S: Socket>(socket: &mut S, info: &Info, port: u16, name: &str) -> Result<()> {
@@ -70,7 +78,12 @@ async fn bind<S: Socket>(socket: &mut S, info: &Info, port: u16, name: &str) -> 
     Ok(())
 }
 
-async fn run(info: Info, config: Config, session_dir: std::path::PathBuf) -> Result<()> {
+async fn run(
+    info: Info,
+    config: Config,
+    session_dir: std::path::PathBuf,
+    mode: crate::governor::Mode,
+) -> Result<()> {
     let key = Key::new(&info.key, &info.signature_scheme)?;
     let mut shell = RouterSocket::new();
     let mut control = RouterSocket::new();
@@ -106,6 +119,7 @@ async fn run(info: Info, config: Config, session_dir: std::path::PathBuf) -> Res
                 match Evcxr::start(&config, sink) {
                     Ok(evaluator) => {
                         Dispatcher::new(evaluator, outbound_tx, answers_rx, current, interrupts)
+                            .with_mode(mode)
                             .run(requests_rx);
                     }
                     Err(err) => {

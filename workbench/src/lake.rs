@@ -19,10 +19,10 @@ pub use record::{
     AdverseEvent, Background, Case, Course, Diagnosis, GermlineVariant, Registration, Sample,
     SequencingQc, SomaticVariant, Specimen, Treatment,
 };
-pub(crate) use store::write_tables;
 pub use store::{ColumnInfo, Lake, TableInfo};
+pub(crate) use store::{write_frame, write_tables};
 pub use validate::Problem;
-pub use view::today;
+pub use view::{CaseFacts, CaseVerdict, VIEW_FILE, today};
 
 /// A lake table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

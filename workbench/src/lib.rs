@@ -5,6 +5,7 @@
 //! [`lake`] (tables and their validation), [`cohort`] (case selection), [`vocab`] (controlled vocabularies),
 //! [`synth`] (the synthetic programme), [`import`] (real formats into the lake),
 //! [`display`] (rich notebook output), [`session`] (the data a notebook sees),
+//! [`enclave`] (the trusted side of a session: its access decision and data view),
 //! [`interrupt`] (stopping long work when a notebook cell is interrupted) and
 //! [`survival`] (Kaplan–Meier, log-rank), [`analysis`] (frequencies, co-occurrence, TMB,
 //! group comparisons), [`clinical`] (wide and long joins), [`figures`] (plots) and [`qc`]
@@ -17,6 +18,7 @@ pub mod clinical;
 pub mod cohort;
 pub mod display;
 pub mod durable;
+pub mod enclave;
 pub mod figures;
 mod hash;
 pub mod import;

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod command;
 
-use command::{cohort, governance, import, kernel, lake, qc, synth, up};
+use command::{cohort, governance, import, kernel, lake, qc, session, synth, up};
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         action: governance::Action,
     },
+    /// Notebook sessions of the enclave: access decision, data view, audit (R18, R36).
+    Session {
+        #[command(subcommand)]
+        action: session::Action,
+    },
     /// The audit chain of a governance store (R18).
     Audit {
         #[command(subcommand)]
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         Command::Interactions(args) => cohort::run_interactions(args),
         Command::Qc { action } => qc::run(action),
         Command::Governance { action } => governance::run(action),
+        Command::Session { action } => session::run(action),
         Command::Audit { action } => governance::run_audit(action),
         Command::Kernel { action } => kernel::run(action),
     };

@@ -10,9 +10,9 @@
 //!   system files, the toolchain, the compiled cells and the data view; resource limits.
 //!
 //! Each layer combines Landlock (files; TCP connect and bind; signals and abstract Unix
-//! sockets scoped to the sandbox) with a seccomp filter that refuses every socket that
-//! is not a Unix socket (UDP, raw, netlink, packet) and `io_uring`, whose socket
-//! operations would bypass the filter. If the running Linux cannot enforce all of it,
+//! sockets scoped to the sandbox) with a seccomp filter that refuses every socket (Unix,
+//! UDP, raw, netlink, packet: Landlock does not govern `connect()` to a pathname Unix
+//! socket) and `io_uring`, whose socket operations would bypass the filter. If the running Linux cannot enforce all of it,
 //! confinement fails and user code never runs.
 
 use std::collections::BTreeMap;
@@ -81,12 +81,38 @@ pub enum Error {
     },
 }
 
+/// What of `/etc` the tools that build and run cells read: the dynamic linker's cache,
+/// the compiler alternatives (`cc` is `/etc/alternatives/cc`), time zone, name-service
+/// and font configuration. Not the rest: `/etc/shadow`, host keys and service
+/// credentials live there.
+const ETC_READS: [&str; 18] = [
+    "/etc/alternatives",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/hosts",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/fonts",
+    "/etc/os-release",
+    "/etc/debian_version",
+    "/etc/locale.alias",
+    "/etc/mime.types",
+    "/etc/gai.conf",
+    "/etc/gitconfig",
+];
+
 /// Trees every confined process reads: the system, its libraries and the Rust toolchain.
 pub fn system_reads() -> Vec<PathBuf> {
     let mut read: Vec<PathBuf> = [
-        "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/dev", "/sys",
+        "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/proc", "/dev", "/sys",
     ]
     .iter()
+    .chain(ETC_READS.iter())
     .map(PathBuf::from)
     .collect();
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -98,11 +124,25 @@ pub fn system_reads() -> Vec<PathBuf> {
     read
 }
 
-/// The cargo home: its `bin/` proxies and the offline crate set under `registry/`.
+/// The cargo home (`CARGO_HOME`, else `~/.cargo`).
 pub fn cargo_home() -> Option<PathBuf> {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+/// What the build reads of the cargo home: its `bin/` proxies, the offline crate set
+/// (`registry/`, `git/`) and its configuration; never `credentials.toml`, where registry
+/// tokens live.
+pub fn cargo_home_reads() -> Vec<PathBuf> {
+    let Some(home) = cargo_home() else {
+        return Vec::new();
+    };
+    ["bin", "registry", "git", "config.toml", "config"]
+        .iter()
+        .map(|name| home.join(name))
+        .filter(|path| path.exists())
+        .collect()
 }
 
 /// Configuration files of the user that cargo reads when present (git's, for its fetch
@@ -239,21 +279,18 @@ fn landlock(policy: &Policy) -> Result<(), Error> {
     Ok(())
 }
 
-/// Refuses (EACCES) every socket but a Unix one, and io_uring (ENOSYS, as if absent).
+/// Refuses (EACCES) every new socket, Unix ones too, and io_uring (ENOSYS, as if
+/// absent). Nothing a cell or its build needs opens one (evcxr talks to the child over
+/// pipes, cargo is offline); a Unix socket would reach any daemon of the machine whose
+/// socket file the kernel's user can write (D-Bus, docker, an ssh agent), which Landlock
+/// does not govern. `socketpair` stays: cargo uses it, and a pair is connected only to
+/// itself (connecting it elsewhere fails).
 fn seccomp() -> Result<(), Error> {
-    use seccompiler::{
-        SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-        SeccompRule, TargetArch,
-    };
+    use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
     let arch = TargetArch::try_from(std::env::consts::ARCH)
         .map_err(|e| Error::Seccomp(format!("architecture: {e}")))?;
-    let not_unix = SeccompRule::new(vec![
-        SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, libc_af_unix())
-            .map_err(seccomp_error)?,
-    ])
-    .map_err(seccomp_error)?;
     let sockets = SeccompFilter::new(
-        BTreeMap::from([(syscall::SOCKET, vec![not_unix])]),
+        BTreeMap::from([(syscall::SOCKET, vec![])]),
         SeccompAction::Allow,
         SeccompAction::Errno(EACCES),
         arch,
@@ -283,10 +320,6 @@ fn seccomp_error(e: impl std::fmt::Display) -> Error {
 
 const EACCES: u32 = 13;
 const ENOSYS: u32 = 38;
-
-const fn libc_af_unix() -> u64 {
-    1
-}
 
 /// System call numbers of the calls the filter names (they differ per architecture).
 mod syscall {

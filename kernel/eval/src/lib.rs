@@ -311,7 +311,7 @@ impl Evcxr {
         // The build layer: this thread, and so cargo, rustc, build scripts, proc macros
         // and the evaluation child, which all start from it.
         let mut read = confine::system_reads();
-        read.extend(confine::cargo_home());
+        read.extend(confine::cargo_home_reads());
         read.extend(confine::user_config_reads());
         // The evaluation child binary itself.
         read.extend(config.child.parent().map(Path::to_owned));

@@ -8,8 +8,9 @@
 //! type variables, indexes polars (about 13 s at start and 15 s on the first polars
 //! cell). So the library is not a cargo dependency of the cell crate. Instead:
 //!
-//! - [`prepare`] builds the `workbench-prelude` package (the library as a Rust `dylib`,
-//!   polars inside it) once, at install time, into the template directory.
+//! - [`prepare`] takes the `workbench-prelude` package (the library as a Rust `dylib`,
+//!   polars inside it) from the workspace's build, at install time, into the template
+//!   directory.
 //! - Each session's cargo configuration names a rustc wrapper (`workbench-rustc`, see
 //!   [`wrap_rustc`]) that adds `--extern workbench=…/libworkbench_prelude.so` to the
 //!   cell crate's compilation only, so cells say `use workbench::prelude::*;` as usual
@@ -116,17 +117,11 @@ impl Prelude {
     pub fn cargo_config(&self, wrapper: &Path) -> Result<String, Error> {
         let dylib = self.dylib()?;
         let extern_arg = format!("{}={}", self.name, dylib.display());
-        // `TARGET/TRIPLE/debug/deps/lib….so`: the host's crates are in `TARGET/debug/deps`.
+        // The snapshot holds the library and the crates inside it (see `snapshot`).
         let deps = dylib.parent().unwrap_or(&dylib).to_owned();
-        let host = deps
-            .ancestors()
-            .nth(3)
-            .map(|target| target.join("debug/deps"));
-        let deps = std::env::join_paths(std::iter::once(deps).chain(host)).map_err(|e| {
-            Error::Template {
-                template: self.template.clone(),
-                detail: format!("a library path cannot be passed on: {e}"),
-            }
+        let deps = std::env::join_paths([deps]).map_err(|e| Error::Template {
+            template: self.template.clone(),
+            detail: format!("a library path cannot be passed on: {e}"),
         })?;
         Ok(format!(
             "{CELL_PROFILE}\n[build]\nrustc-wrapper = {}\n\n[env]\n{EXTERN_VAR} = {}\n{DEPS_VAR} = {}\n",
@@ -315,22 +310,215 @@ pub fn index_types(src: &Path, krate: &str) -> Vec<(String, String)> {
     found
 }
 
-/// The host's target triple, as rustc names it.
-fn host_triple() -> Result<String, String> {
-    let output = Command::new("rustc")
-        .arg("-vV")
+/// The template's directories that hold a snapshot of the built library: `lib-KEY`.
+const SNAPSHOT_PREFIX: &str = "lib-";
+
+/// Runs cargo with `args`, diagnostics and progress on stderr, and returns the JSON
+/// values it prints on stdout.
+fn cargo_json(args: &[&OsStr]) -> Result<Vec<serde_json::Value>, String> {
+    let output = Command::new("cargo")
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
         .output()
-        .map_err(|e| format!("running rustc -vV: {e}"))?;
+        .map_err(|e| format!("running cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo {}` failed ({})",
+            args.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            output.status
+        ));
+    }
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .ok_or_else(|| "rustc -vV names no host".to_owned())
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).map_err(|e| format!("cargo printed bad JSON: {e}")))
+        .collect()
 }
 
-/// Builds (or brings up to date) the prelude's shared library in the template with
-/// cargo, with the versions of the workspace's `Cargo.lock`, then checks that a session
-/// can use it, in the session directory `session` (outside any cargo workspace, with the
+/// The package ids that `package` (a workspace member) needs at run time: itself and its
+/// normal dependencies, transitively, from `cargo metadata`'s resolve graph.
+fn runtime_closure(
+    metadata: &serde_json::Value,
+    package: &str,
+) -> Result<std::collections::HashSet<String>, String> {
+    let root = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == package && p["source"].is_null())
+        .and_then(|p| p["id"].as_str())
+        .ok_or_else(|| format!("the workspace has no package {package}"))?;
+    let nodes: std::collections::HashMap<&str, &serde_json::Value> = metadata["resolve"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|node| Some((node["id"].as_str()?, node)))
+        .collect();
+    let mut seen = std::collections::HashSet::from([root.to_owned()]);
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        let deps = nodes.get(id).and_then(|node| node["deps"].as_array());
+        for dep in deps.into_iter().flatten() {
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k["kind"].is_null()));
+            if let Some(pkg) = dep["pkg"].as_str().filter(|_| normal)
+                && seen.insert(pkg.to_owned())
+            {
+                stack.push(pkg);
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// Takes the prelude's shared library from the workspace's own build and copies it into
+/// the template, with what compiling a cell against it needs: the metadata (`.rmeta`) of
+/// the crates inside it and the proc macros they export. Returns the copied library.
+///
+/// The build is the workspace's (`cargo build --workspace --all-targets`, the one `./x`
+/// runs; here it is up to date and takes seconds): cargo unifies features over the
+/// packages a command selects, so building `-p workbench-prelude` alone would build
+/// polars a second time with other features, and a target directory of its own would
+/// build all of it again (20 minutes on 2 cores). The repository's `.cargo/config.toml`
+/// links the standard library dynamically (`-C prefer-dynamic`), as in evcxr's cells, so
+/// that the process has one copy of it. The copy keeps a session's library and the
+/// metadata its cells compile against together when the workspace is rebuilt later.
+fn snapshot(
+    prelude: &Prelude,
+    workspace: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<PathBuf, String> {
+    let manifest = workspace.join("Cargo.toml");
+    let messages = cargo_json(&[
+        OsStr::new("build"),
+        OsStr::new("--workspace"),
+        OsStr::new("--all-targets"),
+        OsStr::new("--locked"),
+        OsStr::new("--message-format"),
+        OsStr::new("json-render-diagnostics"),
+        OsStr::new("--manifest-path"),
+        manifest.as_os_str(),
+    ])?;
+    let metadata = cargo_json(&[
+        OsStr::new("metadata"),
+        OsStr::new("--format-version"),
+        OsStr::new("1"),
+        OsStr::new("--locked"),
+        OsStr::new("--manifest-path"),
+        manifest.as_os_str(),
+    ])?;
+    let closure = runtime_closure(
+        metadata.first().ok_or("cargo metadata printed nothing")?,
+        &prelude.package,
+    )?;
+    let library_name = format!("lib{}.so", prelude.package.replace('-', "_"));
+    let (mut files, mut dylib) = (Vec::new(), None);
+    for message in &messages {
+        let in_closure = message["package_id"]
+            .as_str()
+            .is_some_and(|id| closure.contains(id));
+        if message["reason"] != "compiler-artifact"
+            || message["profile"]["test"] != false
+            || !in_closure
+        {
+            continue;
+        }
+        let kinds: Vec<&str> = message["target"]["kind"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        for file in message["filenames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .map(PathBuf::from)
+        {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            let extension = file.extension().and_then(OsStr::to_str);
+            if name.as_deref() == Some(library_name.as_str()) {
+                dylib = Some(file);
+            } else if extension == Some("rmeta")
+                || (kinds.contains(&"proc-macro") && extension == Some("so"))
+            {
+                files.push(file);
+            }
+        }
+    }
+    let dylib = dylib.ok_or_else(|| format!("cargo built no {library_name}"))?;
+    let bytes = std::fs::read(&dylib).map_err(|e| format!("reading {}: {e}", dylib.display()))?;
+    if memchr::memmem::find(&bytes, b"libstd-").is_none() {
+        return Err(format!(
+            "{} links the standard library statically; cells need it shared: build with \
+             the repository's .cargo/config.toml (`-C prefer-dynamic`) and no RUSTFLAGS \
+             that replace it",
+            dylib.display()
+        ));
+    }
+    drop(bytes);
+    files.push(dylib.clone());
+    files.sort();
+    files.dedup();
+
+    // The snapshot's name changes with any file's size or time, so a rebuilt library
+    // never replaces one that a running session compiles against.
+    let mut key = std::hash::DefaultHasher::new();
+    for file in &files {
+        let meta =
+            std::fs::metadata(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+        std::hash::Hash::hash(&(file, meta.len(), meta.modified().ok()), &mut key);
+    }
+    let key = format!("{SNAPSHOT_PREFIX}{:016x}", std::hash::Hasher::finish(&key));
+    let dir = prelude.template.join(&key);
+    if !dir.is_dir() {
+        progress(&format!(
+            "copying the library and the metadata of {} crates into the template",
+            files.len() - 1
+        ));
+        let staging = prelude.template.join(format!(".{key}.partial"));
+        let io = |what: &Path, e: std::io::Error| format!("copying {}: {e}", what.display());
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
+        }
+        std::fs::create_dir_all(&staging).map_err(|e| io(&staging, e))?;
+        for file in &files {
+            let name = file.file_name().unwrap_or(file.as_os_str());
+            std::fs::copy(file, staging.join(name)).map_err(|e| io(file, e))?;
+        }
+        // Renamed whole: a snapshot directory is complete or absent. It is a cache that
+        // `prepare` rebuilds, so it is not synced.
+        std::fs::rename(&staging, &dir).map_err(|e| io(&dir, e))?;
+    }
+    // Older snapshots go, except the one recorded until now (a running session may still
+    // compile against it), and the separate build of earlier versions (`target/`).
+    let recorded = prelude
+        .dylib()
+        .ok()
+        .and_then(|d| d.parent().map(Path::to_owned));
+    let entries = std::fs::read_dir(&prelude.template)
+        .map_err(|e| format!("listing {}: {e}", prelude.template.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let old_snapshot = name.starts_with(SNAPSHOT_PREFIX)
+            && path != dir
+            && recorded.as_deref() != Some(path.as_path());
+        if old_snapshot || name == "target" {
+            // Best effort: what cannot be removed now is removed by the next prepare.
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+    Ok(dir.join(library_name))
+}
+
+/// Takes the prelude's shared library from the workspace's build into the template (see
+/// `snapshot`), then checks that a session can use it, in the session directory `session` (outside any cargo workspace, with the
 /// `TMPDIR` of the process in it: the confined build may write nowhere else).
 /// Cargo may fetch crates: this is the install step, the one that may use the network.
 /// `child` is the evaluation process; `progress` hears about each step.
@@ -350,44 +538,21 @@ pub fn prepare(
     };
     {
         let _lock = lock(&prelude.template, true)?;
-        let triple = host_triple().map_err(&failed)?;
-        let target = prelude.template.join("target");
-        progress(&format!(
-            "building {} with cargo (first time: several minutes)",
-            prelude.package
-        ));
-        // `--target` keeps the flags off build scripts and proc macros. `prefer-dynamic`
-        // links the standard library as the cells do (one copy in the process), and the
-        // run path lets the library find it.
-        let status = Command::new("cargo")
-            .arg("build")
-            .arg("--locked")
-            .arg("--manifest-path")
-            .arg(prelude.source.join("Cargo.toml"))
-            .args(["--package", &prelude.package, "--target", &triple])
-            .arg("--target-dir")
-            .arg(&target)
-            .env("RUSTFLAGS", "-Cprefer-dynamic")
-            .env("CARGO_PROFILE_DEV_RPATH", "true")
-            .status()
-            .map_err(|e| failed(format!("running cargo: {e}")))?;
-        if !status.success() {
-            return Err(failed(format!("cargo build failed ({status})")));
-        }
-        let file_name = format!("lib{}.so", prelude.package.replace('-', "_"));
-        let dylib = target.join(&triple).join("debug/deps").join(file_name);
-        if !dylib.is_file() {
-            return Err(failed(format!("cargo built no {}", dylib.display())));
-        }
-        // The library's types, for cells that bind values the cell cannot name.
-        let library = prelude
+        let workspace = prelude
             .source
             .ancestors()
             .find(|dir| dir.join("Cargo.lock").is_file())
-            .map(|root| root.join("workbench/src"));
-        let index: String = library
-            .map(|src| index_types(&src, &prelude.name))
-            .unwrap_or_default()
+            .ok_or_else(|| {
+                failed(format!(
+                    "{} is in no cargo workspace (no Cargo.lock above it)",
+                    prelude.source.display()
+                ))
+            })?
+            .to_owned();
+        progress("taking the library from the workspace's build (cargo)");
+        let dylib = snapshot(prelude, &workspace, progress).map_err(&failed)?;
+        // The library's types, for cells that bind values the cell cannot name.
+        let index: String = index_types(&workspace.join("workbench/src"), &prelude.name)
             .iter()
             .map(|(name, path)| format!("{name}\t{path}\n"))
             .collect();

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Prefix of session directory names; the kernel's pid follows.
+/// Prefix of session directory names; the kernel's pid and a random part follow.
 const PREFIX: &str = "workbench-session-";
 
 /// A session directory, removed when dropped.
@@ -17,18 +17,22 @@ pub struct Dir {
 }
 
 impl Dir {
-    /// Creates `parent/workbench-session-<pid>` with its `tmp/`, after removing the
-    /// directories of earlier kernels that ended without cleaning up (their pid is gone).
+    /// Creates `parent/workbench-session-<pid>-<random>` (mode 0700, a name no other
+    /// user can guess or create first) with its `tmp/`, after removing the directories
+    /// of earlier kernels that ended without cleaning up (their pid is gone).
     ///
     /// # Errors
     ///
     /// The I/O error of creating the directory.
     pub fn create(parent: &Path) -> std::io::Result<Dir> {
         remove_stale(parent);
-        let path = parent.join(format!("{PREFIX}{}", std::process::id()));
-        if path.exists() {
-            std::fs::remove_dir_all(&path)?;
-        }
+        // tempfile creates the directory exclusively, under a random name; 0700.
+        use std::os::unix::fs::PermissionsExt;
+        let path = tempfile::Builder::new()
+            .prefix(&format!("{PREFIX}{}-", std::process::id()))
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(parent)?
+            .keep();
         std::fs::create_dir_all(path.join("tmp"))?;
         Ok(Dir { path })
     }
@@ -61,6 +65,7 @@ fn remove_stale(parent: &Path) {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|rest| rest.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
@@ -100,6 +105,22 @@ mod tests {
         assert!(!stale.exists());
         assert!(other.exists());
         assert!(dir.tmp().is_dir());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path())
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let name = dir
+            .path()
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let random = name
+            .strip_prefix(&format!("{PREFIX}{}-", std::process::id()))
+            .expect("prefix");
+        assert!(random.len() >= 6, "{name}");
         let path = dir.path().to_owned();
         drop(dir);
         assert!(!path.exists());

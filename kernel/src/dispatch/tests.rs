@@ -29,6 +29,9 @@ impl Evaluator for Fake {
                 rendered: "error[E0308]: mismatched types\nexpected i32".into(),
             }]));
         }
+        if let Some(text) = code.strip_prefix("panic ") {
+            panic!("{text}");
+        }
         if let Some(text) = code.strip_prefix("print ") {
             (self.sink)(Output::Stdout(format!("{text}\n")));
             return Ok(Outputs::default());
@@ -76,7 +79,8 @@ fn harness() -> Harness {
     let interrupts = Arc::new(Interrupts::default());
     Harness {
         interrupts: Arc::clone(&interrupts),
-        dispatcher: Dispatcher::new(Fake { sink }, tx, replies, current, interrupts),
+        dispatcher: Dispatcher::new(Fake { sink }, tx, replies, current, interrupts)
+            .with_mode(Mode::SingleUser),
         out,
         answers,
     }
@@ -103,9 +107,44 @@ fn execute(code: &str) -> Inbound {
 
 impl Harness {
     fn run(&mut self, inbound: &Inbound) -> Vec<Outbound> {
-        self.dispatcher.handle(inbound);
+        self.dispatcher.handle_guarded(inbound);
         self.out.try_iter().collect()
     }
+}
+
+#[test]
+fn a_panic_on_the_kernel_thread_is_an_error_reply_and_the_kernel_carries_on() {
+    let mut h = harness();
+    let out = h.run(&execute("panic in the evaluator"));
+    let content = reply(&out);
+    assert_eq!(content["status"], "error", "{content}");
+    assert_eq!(content["ename"], "KernelError", "{content}");
+    assert!(
+        content["evalue"]
+            .as_str()
+            .is_some_and(|e| e.contains("in the evaluator")),
+        "{content}"
+    );
+    // The request ends idle, and the next one is served.
+    let last = out.last().expect("messages");
+    assert_eq!(last.message.header.msg_type, "status");
+    let out = h.run(&execute("7"));
+    assert_eq!(reply(&out)["status"], "ok");
+}
+
+#[test]
+fn a_refused_mode_refuses_every_cell_saying_why() {
+    let mut h = harness();
+    h.dispatcher.mode = Mode::Refused("R18-session: no session".into());
+    let out = h.run(&execute("1 + 1"));
+    let content = reply(&out);
+    assert_eq!(content["status"], "error", "{content}");
+    assert!(
+        content["evalue"]
+            .as_str()
+            .is_some_and(|e| e.contains("R18-session")),
+        "{content}"
+    );
 }
 
 /// The first message of type `msg_type` in `out`.

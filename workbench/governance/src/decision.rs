@@ -80,11 +80,14 @@ pub enum Rule {
     PolicyChange,
     /// R18: the audit chain is intact or not.
     Audit,
+    /// R18, R36: a notebook session exists, is open, and what its data view was made on
+    /// (membership, licence, approvals, agreements) still stands.
+    Session,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 36] = [
+    pub const ALL: [Rule; 37] = [
         Self::Consent,
         Self::ConsentMissing,
         Self::ConsentWithdrawn,
@@ -121,6 +124,7 @@ impl Rule {
         Self::Conflict,
         Self::PolicyChange,
         Self::Audit,
+        Self::Session,
     ];
 
     /// The stable id (`R31-withdrawn`).
@@ -162,6 +166,7 @@ impl Rule {
             Self::Conflict => "R37-conflict",
             Self::PolicyChange => "R37-policy",
             Self::Audit => "R18-audit",
+            Self::Session => "R18-session",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod people;
 pub mod policy;
 pub mod project;
 pub mod register;
+pub mod session;
 pub mod store;
 pub mod totp;
 

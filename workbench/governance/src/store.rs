@@ -22,6 +22,7 @@ use crate::committee::Conflict;
 use crate::embargo::Length;
 use crate::people::{Effect, Role, Sex, User};
 use crate::project::{self, Approval, Grant, Project, Purpose, Tier};
+use crate::session::Session;
 
 /// The database's file name in the store directory.
 pub const DATABASE: &str = "governance.sqlite3";
@@ -130,6 +131,15 @@ pub enum Change {
     },
     /// An embargo length for a cancer type.
     EmbargoLength(Length),
+    /// A notebook session started, with its data view.
+    StartSession(Session),
+    /// A session ended (its kernel stopped, or an admin ended it).
+    EndSession {
+        /// The session.
+        id: String,
+        /// When.
+        at: String,
+    },
     /// A new policy version.
     Policy {
         /// The parameters.
@@ -163,6 +173,8 @@ pub trait Store {
     fn embargo_lengths(&self) -> Result<Vec<Length>, Error>;
     /// A store setting.
     fn setting(&self, key: &str) -> Result<Option<String>, Error>;
+    /// A notebook session.
+    fn session(&self, id: &str) -> Result<Option<Session>, Error>;
     /// Applies `change` and records `event` in the audit chain, both or neither.
     fn apply(&mut self, change: &Change, event: Value) -> Result<(), Error>;
     /// Verifies the audit chain against what the store knows was written.
@@ -262,6 +274,19 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     ",
+    // 3: notebook sessions and what their data views were made on.
+    r"
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(name),
+        project TEXT NOT NULL REFERENCES projects(id),
+        tier TEXT NOT NULL CHECK (tier IN ('overview','detailed','public')),
+        view TEXT NOT NULL,
+        started TEXT NOT NULL,
+        ended TEXT,
+        basis TEXT NOT NULL
+    );
+    ",
 ];
 
 /// Where a test may make the process die, to prove a crash leaves the store consistent.
@@ -276,7 +301,8 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn new_id() -> Result<String, Error> {
+/// A fresh random id: 128 bits from the operating system, as 32 hex digits.
+pub fn new_id() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| Error::Refused(format!("no randomness: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
@@ -681,6 +707,34 @@ impl Sqlite {
                     params![key, value],
                 )?;
             }
+            Change::StartSession(session) => {
+                let basis = serde_json::to_string(&session.basis)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                tx.execute(
+                    "INSERT INTO sessions (id, user, project, tier, view, started, ended, basis)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        session.id,
+                        session.user,
+                        session.project,
+                        session.tier.as_str(),
+                        session.view,
+                        session.started,
+                        session.ended,
+                        basis
+                    ],
+                )?;
+            }
+            Change::EndSession { id, at } => {
+                // The first end stands.
+                let ended = tx.execute(
+                    "UPDATE sessions SET ended = ?2 WHERE id = ?1 AND ended IS NULL",
+                    params![id, at],
+                )?;
+                if ended == 0 {
+                    return Ok(Some(format!("session {id} is unknown or already ended")));
+                }
+            }
         }
         Ok(None)
     }
@@ -955,6 +1009,51 @@ impl Store for Sqlite {
                 })
             })
             .collect()
+    }
+
+    fn session(&self, id: &str) -> Result<Option<Session>, Error> {
+        let row = self
+            .db
+            .query_row(
+                "SELECT id, user, project, tier, view, started, ended, basis
+                 FROM sessions WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
+                        (
+                            r.get::<_, String>(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, Option<String>>(6)?,
+                            r.get::<_, String>(7)?,
+                        ),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(self.db_err())?;
+        let Some(((id, user, project, tier), (view, started, ended, basis))) = row else {
+            return Ok(None);
+        };
+        let tier = Tier::parse(&tier)
+            .ok_or_else(|| self.corrupt(format!("session {id} has the unknown tier {tier:?}")))?;
+        let basis = serde_json::from_str(&basis)
+            .map_err(|e| self.corrupt(format!("session {id}'s basis: {e}")))?;
+        Ok(Some(Session {
+            id,
+            user,
+            project,
+            tier,
+            view,
+            started,
+            ended,
+            basis,
+        }))
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>, Error> {

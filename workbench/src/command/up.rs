@@ -132,7 +132,10 @@ fn up(layout: &Layout, port: u16, cases: usize) -> Result<()> {
             .arg(format!("--ServerApp.port={port}"))
             .arg(format!("--ServerApp.root_dir={}", notebooks.display()))
             .env("JUPYTER_PATH", venv.join("share/jupyter"))
-            .env("WORKBENCH_LAKE", layout.enclave().join("lake")),
+            .env("WORKBENCH_LAKE", layout.enclave().join("lake"))
+            // One user on their own machine: the kernel runs cells without a governed
+            // session (the enclave's JupyterHub gives each one a session instead).
+            .env("WORKBENCH_SINGLE_USER", "1"),
         "jupyter lab",
     )
 }

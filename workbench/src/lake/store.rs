@@ -19,7 +19,7 @@ use crate::lake::{Dataset, Error, Table};
 /// withdrawn case, or of a case whose consent does not cover the use, are never returned.
 #[derive(Debug, Clone)]
 pub struct Lake {
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     pub(crate) view: Arc<View>,
 }
 
@@ -68,9 +68,11 @@ impl Lake {
     }
 
     fn at(root: PathBuf, data_use: Use) -> Lake {
+        // A session's view holds only what its session may see (`lake::VIEW_FILE`).
+        let prefiltered = root.join(crate::lake::VIEW_FILE).is_file();
         Lake {
             root,
-            view: Arc::new(View::new(data_use)),
+            view: Arc::new(View::new(data_use, prefiltered)),
         }
     }
 
@@ -245,29 +247,37 @@ impl Lake {
 /// commit syncs the files).
 pub(crate) fn write_tables(staging: &Path, dataset: &Dataset) -> Result<(), Error> {
     for table in Table::ALL {
-        let path = staging.join(table.file());
-        let parent = path.parent().expect("table files live in a directory");
-        fs::create_dir_all(parent).map_err(|source| Error::Io {
-            action: "creating",
-            path: parent.to_owned(),
-            source,
-        })?;
-        let mut df = dataset.frame(table);
-        let file = File::create(&path).map_err(|source| Error::Io {
-            action: "creating",
-            path: path.clone(),
-            source,
-        })?;
-        // Default statistics (min, max, null count) serve predicate pushdown; the "full"
-        // set adds distinct counts that cost more than the whole write.
-        ParquetWriter::new(&file)
-            .finish(&mut df)
-            .map_err(|source| Error::Parquet {
-                action: "writing",
-                table,
-                path: path.clone(),
-                source,
-            })?;
+        write_frame(
+            &staging.join(table.file()),
+            table,
+            &mut dataset.frame(table),
+        )?;
     }
+    Ok(())
+}
+
+/// Writes `df` as `table`'s Parquet file at `path`, creating its directory.
+pub(crate) fn write_frame(path: &Path, table: Table, df: &mut DataFrame) -> Result<(), Error> {
+    let parent = path.parent().expect("table files live in a directory");
+    fs::create_dir_all(parent).map_err(|source| Error::Io {
+        action: "creating",
+        path: parent.to_owned(),
+        source,
+    })?;
+    let file = File::create(path).map_err(|source| Error::Io {
+        action: "creating",
+        path: path.to_owned(),
+        source,
+    })?;
+    // Default statistics (min, max, null count) serve predicate pushdown; the "full"
+    // set adds distinct counts that cost more than the whole write.
+    ParquetWriter::new(&file)
+        .finish(df)
+        .map_err(|source| Error::Parquet {
+            action: "writing",
+            table,
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(())
 }

@@ -74,16 +74,55 @@ impl Key {
 #[derive(Debug)]
 pub(crate) struct View {
     pub(crate) data_use: Use,
+    /// The lake is a session's data view, written by the trusted side with only the rows
+    /// its session may see: every case in it is visible (see [`VIEW_FILE`]).
+    pub(crate) prefiltered: bool,
     visible: OnceLock<Visible>,
 }
 
 impl View {
-    pub(crate) fn new(data_use: Use) -> View {
+    pub(crate) fn new(data_use: Use, prefiltered: bool) -> View {
         View {
             data_use,
+            prefiltered,
             visible: OnceLock::new(),
         }
     }
+
+    fn decided(data_use: Use, visible: Visible) -> View {
+        View {
+            data_use,
+            prefiltered: false,
+            visible: OnceLock::from(visible),
+        }
+    }
+}
+
+/// The file that marks a lake directory as a session's data view (`session::start`
+/// writes it last): its rows were chosen by the tier, scope and consent of the session.
+pub const VIEW_FILE: &str = "view.json";
+
+/// One case as a row filter sees it: its consent, cancer type and data acquirer.
+#[derive(Debug, Clone)]
+pub struct CaseFacts<'a> {
+    /// The case.
+    pub case_id: &'a str,
+    /// What the lake records about its consent.
+    pub consent: Facts<'a>,
+    /// Registered cancer type (OncoTree), if registered.
+    pub cancer_type: Option<&'a str>,
+    /// Data-acquiring institution, if registered.
+    pub acquirer: Option<&'a str>,
+}
+
+/// A row filter's answer for one case: may it be seen, and its germline secondary
+/// findings too (R32)?
+#[derive(Debug, Clone)]
+pub struct CaseVerdict {
+    /// The decision on the case.
+    pub decision: workbench_governance::Decision,
+    /// The case's germline secondary findings may be seen.
+    pub secondary_findings: bool,
 }
 
 /// Today in the data centre's calendar: the date of a use that names none, and of
@@ -107,6 +146,41 @@ impl Lake {
     }
 
     fn decide(&self) -> Result<Visible, Error> {
+        if self.view.prefiltered {
+            return self.decide_by(&|_: &CaseFacts<'_>| CaseVerdict {
+                decision: workbench_governance::Decision::allow(
+                    Rule::Session,
+                    "the session's view holds only the rows its session may see",
+                ),
+                secondary_findings: true,
+            });
+        }
+        let data_use = &self.view.data_use;
+        self.decide_by(&|case: &CaseFacts<'_>| CaseVerdict {
+            decision: consent::decide(&case.consent, data_use),
+            secondary_findings: consent::decide_secondary_findings(&case.consent, data_use).allowed,
+        })
+    }
+
+    /// The same lake showing only the cases `verdict` allows, whatever this lake's use:
+    /// how the trusted side makes a session's view (`session::start`), with the tier's
+    /// filter (`access::case_visible`) in `verdict`.
+    ///
+    /// # Errors
+    ///
+    /// I/O, Parquet or schema errors reading the consent and registration columns.
+    pub fn restricted(
+        &self,
+        verdict: &dyn Fn(&CaseFacts<'_>) -> CaseVerdict,
+    ) -> Result<Lake, Error> {
+        let visible = self.decide_by(verdict)?;
+        Ok(Lake {
+            root: self.root.clone(),
+            view: std::sync::Arc::new(View::decided(self.view.data_use.clone(), visible)),
+        })
+    }
+
+    fn decide_by(&self, verdict: &dyn Fn(&CaseFacts<'_>) -> CaseVerdict) -> Result<Visible, Error> {
         let cases = self.read_all(
             Table::Cases,
             Some(&[
@@ -118,8 +192,10 @@ impl Lake {
                 "consent_withdrawn_on",
             ]),
         )?;
-        let registrations =
-            self.read_all(Table::Registrations, Some(&["case_id", "cancer_type"]))?;
+        let registrations = self.read_all(
+            Table::Registrations,
+            Some(&["case_id", "cancer_type", "institution"]),
+        )?;
         let samples = self.read_all(Table::Samples, Some(&["sample_id", "case_id"]))?;
 
         let schema = |table: Table, detail: PolarsError| Error::Schema {
@@ -127,14 +203,18 @@ impl Lake {
             path: self.path(table),
             detail: detail.to_string(),
         };
-        let cancer_types: crate::hash::FastMap<&str, &str> = {
-            let ids = str_column(&registrations, "case_id")
-                .map_err(|e| schema(Table::Registrations, e))?;
-            let types = str_column(&registrations, "cancer_type")
-                .map_err(|e| schema(Table::Registrations, e))?;
+        let registered: crate::hash::FastMap<&str, (Option<&str>, Option<&str>)> = {
+            let column = |name: &str| {
+                str_column(&registrations, name).map_err(|e| schema(Table::Registrations, e))
+            };
+            let (ids, types, acquirers) = (
+                column("case_id")?,
+                column("cancer_type")?,
+                column("institution")?,
+            );
             strs(ids)
-                .zip(strs(types))
-                .filter_map(|(id, t)| Some((id?, t?)))
+                .zip(strs(types).zip(strs(acquirers)))
+                .filter_map(|(id, facts)| Some((id?, facts)))
                 .collect()
         };
         let column = |name: &str| cases.column(name).map_err(|e| schema(Table::Cases, e));
@@ -159,21 +239,30 @@ impl Lake {
         let mut refused: FastSet<&str> = FastSet::default();
         for (i, (id, scope)) in strs(ids).zip(strs(scope)).enumerate() {
             let Some(id) = id else { continue };
-            let facts = Facts {
-                given_on: given_on[i],
-                scope,
-                industry: industry.get(i),
-                secondary_findings: findings.get(i),
-                withdrawn_on: withdrawn_on[i],
-                cancer_type: cancer_types.get(id).copied(),
+            let (cancer_type, acquirer) = registered.get(id).copied().unwrap_or_default();
+            let case = CaseFacts {
+                case_id: id,
+                consent: Facts {
+                    given_on: given_on[i],
+                    scope,
+                    industry: industry.get(i),
+                    secondary_findings: findings.get(i),
+                    withdrawn_on: withdrawn_on[i],
+                    cancer_type,
+                },
+                cancer_type,
+                acquirer,
             };
-            let decision = consent::decide(&facts, &self.view.data_use);
+            let CaseVerdict {
+                decision,
+                secondary_findings,
+            } = verdict(&case);
             if !decision.allowed {
                 *visible.withheld.entry(decision.rule).or_default() += 1;
                 refused.insert(id);
                 continue;
             }
-            if consent::decide_secondary_findings(&facts, &self.view.data_use).allowed {
+            if secondary_findings {
                 findings_cases.insert(id.to_owned());
             }
             visible.cases.insert(id.to_owned());
@@ -267,13 +356,22 @@ impl Lake {
         key_requested: bool,
     ) -> Result<DataFrame, Error> {
         let key = Key::of(table);
-        let visible = self.visible()?;
-        let set = key.set(visible);
         let schema = |detail: PolarsError| Error::Schema {
             table,
             path: self.path(table),
             detail: detail.to_string(),
         };
+        // A session's view was filtered when it was written; its tables may not include
+        // those the decision reads (a project scoped to a few tables).
+        if self.view.prefiltered {
+            return if key_requested {
+                Ok(df)
+            } else {
+                df.drop(key.column()).map_err(schema)
+            };
+        }
+        let visible = self.visible()?;
+        let set = key.set(visible);
         let ids = str_column(&df, key.column()).map_err(schema)?;
         let mask: BooleanChunked = strs(ids)
             .map(|id| id.is_some_and(|id| set.contains(id)))

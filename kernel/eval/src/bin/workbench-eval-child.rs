@@ -24,6 +24,7 @@ fn main() {
                 );
             }
         }
+        run_cells();
     }
     evcxr::runtime_hook();
     // Started by hand rather than by evcxr: say what this binary is for.
@@ -32,4 +33,65 @@ fn main() {
         eprintln!("workbench-eval-child is started by the workbench kernel; it is not a command");
     }
     std::process::exit(2);
+}
+
+/// evcxr's runtime protocol (`LOAD_AND_RUN LIBRARY FUNCTION` lines in, a completion marker
+/// out, the variable store passed from one cell to the next), spoken here rather than by
+/// `evcxr::runtime_hook`: evcxr's loop holds the lock of standard input while a cell runs,
+/// which was harmless when this binary had a standard library of its own, but the
+/// workspace links std as a shared library (`.cargo/config.toml`), so the cells and this
+/// loop share one `Stdin`, and a cell reading its input (an input request) would wait for
+/// the loop forever. The lock is taken for one line at a time instead.
+fn run_cells() -> ! {
+    use std::ffi::c_void;
+    let mut store: *mut c_void = std::ptr::null_mut();
+    // Never unloaded: thread-local destructors of a cell may run at exit (as in evcxr).
+    let mut libraries: Vec<libloading::Library> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match std::io::stdin().read_line(&mut line) {
+            Ok(0) => std::process::exit(0),
+            Ok(_) => {}
+            Err(err) => fail(&format!("reading the next instruction: {err}")),
+        }
+        let Some((library, function)) = line
+            .trim_end()
+            .strip_prefix("LOAD_AND_RUN ")
+            .and_then(|rest| rest.split_once(' '))
+        else {
+            fail(&format!("unrecognised instruction {line:?}"));
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: the library is a cell evcxr compiled for this process, and the function
+        // is its entry point of the signature evcxr generates (the variable store in, the
+        // variable store out), as evcxr's own runtime calls it.
+        let loaded = unsafe {
+            libloading::Library::new(library).and_then(|lib| {
+                let entry = lib
+                    .get::<extern "C" fn(*mut c_void) -> *mut c_void>(function.as_bytes())
+                    .map(|f| *f)?;
+                Ok((lib, entry))
+            })
+        };
+        match loaded {
+            Ok((lib, entry)) => {
+                store = entry(store);
+                libraries.push(lib);
+            }
+            Err(err) => fail(&format!("loading {library}: {err}")),
+        }
+        #[allow(clippy::print_stdout)]
+        {
+            println!("EVCXR_EXECUTION_COMPLETE");
+        }
+    }
+}
+
+fn fail(what: &str) -> ! {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("workbench-eval-child: {what}");
+    }
+    std::process::exit(99);
 }

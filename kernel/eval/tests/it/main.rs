@@ -307,7 +307,7 @@ fn missing_workspace_refuses_to_start() {
 }
 
 #[test]
-fn cells_read_only_their_view_and_send_no_datagrams() {
+fn cells_read_only_their_view_and_reach_no_socket() {
     let workspace = tempfile_dir("view-ws");
     let view = tempfile_dir("view-data");
     let secret_dir = tempfile_dir("view-secret");
@@ -319,6 +319,10 @@ fn cells_read_only_their_view_and_send_no_datagrams() {
         .set_read_timeout(Some(Duration::from_millis(500)))
         .expect("timeout");
     let port = listener.local_addr().expect("addr").port();
+    // A Unix socket outside the sandbox, as D-Bus, docker or an ssh agent would listen.
+    let socket_path = secret_dir.join("daemon.sock");
+    let daemon = std::os::unix::net::UnixListener::bind(&socket_path).expect("unix listener");
+    daemon.set_nonblocking(true).expect("nonblocking");
     let (mut eval, _) = start_with_view(&workspace, vec![view.clone()]);
     assert!(check(
         &mut eval,
@@ -355,7 +359,16 @@ fn cells_read_only_their_view_and_send_no_datagrams() {
         listener.recv_from(&mut buffer).is_err(),
         "a datagram arrived"
     );
-    // Unix sockets (which evcxr and many libraries use internally) still work.
+    // No Unix socket either: the daemon's is not reached.
+    assert!(check(
+        &mut eval,
+        &format!("std::os::unix::net::UnixStream::connect({socket_path:?}).is_err()")
+    ));
+    assert!(
+        daemon.accept().is_err(),
+        "a cell reached a Unix socket outside the sandbox"
+    );
+    // A connected pair (cargo uses one) reaches nothing but itself.
     assert!(check(
         &mut eval,
         "std::os::unix::net::UnixStream::pair().is_ok()"

@@ -1,0 +1,550 @@
+//! The enclave's sessions (R18, R31, R33–R36) as the spawner and a user drive them:
+//! `workbench session start` for users of projects with different scopes, each view's
+//! rows against an independent pyarrow reading of the full lake; then a kernel serving a
+//! session, whose cells see their view and nothing else (the full lake, the store, Unix
+//! and TCP sockets outside, files outside the workspace, `include_bytes!` of secrets,
+//! `:dep` tricks, script in outputs), every cell audited with the sha256 of its code,
+//! and a revocation that ends access at the next cell.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::{binary, python, python_path, root, workbench_ok};
+
+/// A synthetic programme, its governance store and the people and projects of the tests.
+pub(crate) struct Enclave {
+    dir: tempfile::TempDir,
+    store: PathBuf,
+    lake: PathBuf,
+}
+
+const KYOTO: &str = "Kyoto University Hospital";
+const KEIO: &str = "Keio University Hospital";
+const OSAKA: &str = "Osaka University Hospital";
+
+impl Enclave {
+    pub(crate) fn new() -> Enclave {
+        let dir = tempfile::tempdir().expect("tempdir");
+        workbench_ok(&[
+            "synth",
+            "--cases",
+            "800",
+            "--seed",
+            "13",
+            "--raw-cases",
+            "0",
+            "--out",
+            dir.path().to_str().expect("utf-8"),
+        ]);
+        let enclave = Enclave {
+            store: dir.path().join("store"),
+            lake: dir.path().join("lake"),
+            dir,
+        };
+        enclave.ok(&["governance", "init", "--lake", enclave.lake_str()], "");
+        for (user, role, institution) in [
+            ("ana", "analyst", KYOTO),
+            ("kei", "analyst", KEIO),
+            ("osa", "acquirer", OSAKA),
+            ("tra", "trainer", "University T"),
+            ("root", "admin", "Programme office"),
+        ] {
+            enclave.ok(
+                &[
+                    "governance",
+                    "user",
+                    "add",
+                    "--user",
+                    user,
+                    "--role",
+                    role,
+                    "--institution",
+                    institution,
+                ],
+                &format!("{user}-password-long\n"),
+            );
+        }
+        let project = |id: &str, institution: &str, types: &str, tier: &str, extra: &[&str]| {
+            let mut args = vec![
+                "governance",
+                "project",
+                "add",
+                "--project",
+                id,
+                "--forum",
+                "academic",
+                "--purpose",
+                "academic-research",
+                "--institution",
+                institution,
+                "--cancer-types",
+                types,
+                "--tier",
+                tier,
+                "--expires",
+                "2030-12-31",
+                "--on",
+                "2026-01-10",
+            ];
+            args.extend_from_slice(extra);
+            enclave.ok(&args, "");
+        };
+        project("kyoto", KYOTO, "COAD,LUAD,STAD", "detailed", &[]);
+        project(
+            "keio",
+            KEIO,
+            "all",
+            "detailed",
+            &["--tables", "registrations,cases,diagnoses,samples"],
+        );
+        project("lesson", "University T", "all", "overview", &[]);
+        for (project, user) in [("kyoto", "ana"), ("keio", "kei"), ("lesson", "tra")] {
+            enclave.ok(
+                &[
+                    "governance",
+                    "project",
+                    "member",
+                    "--project",
+                    project,
+                    "--user",
+                    user,
+                ],
+                "",
+            );
+        }
+        // Osaka's acquirer agrees to Keio's project reading Osaka's cases (R33).
+        enclave.ok(
+            &[
+                "governance",
+                "approve",
+                "--project",
+                "keio",
+                "--by",
+                "osa",
+                "--what",
+                "acquirer-agreement",
+                "--on",
+                "2026-02-01",
+            ],
+            "",
+        );
+        enclave
+    }
+
+    fn store_str(&self) -> &str {
+        self.store.to_str().expect("utf-8")
+    }
+
+    fn lake_str(&self) -> &str {
+        self.lake.to_str().expect("utf-8")
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(binary("workbench"))
+            .args(args)
+            .args(["--store", self.store_str()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("workbench runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("stdin");
+        child.wait_with_output().expect("workbench ends")
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "workbench {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// The environment of a kernel serving a new session of analyst `ana` in project
+    /// `kyoto` (its view: Kyoto's cases of three cancer types), as the spawner sets it.
+    pub(crate) fn session_env(&self) -> Vec<(&'static str, PathBuf)> {
+        let started = self.start("ana", "kyoto");
+        vec![
+            ("WORKBENCH_STORE", self.store.clone()),
+            (
+                "WORKBENCH_SESSION",
+                PathBuf::from(started["session"].as_str().expect("session")),
+            ),
+        ]
+    }
+
+    /// `workbench session start` for `user` in `project`, as JSON.
+    fn start(&self, user: &str, project: &str) -> Value {
+        let out = self.ok(
+            &[
+                "session",
+                "start",
+                "--lake",
+                self.lake_str(),
+                "--user",
+                user,
+                "--project",
+                project,
+                "--json",
+            ],
+            "",
+        );
+        serde_json::from_str(&out).expect("session start prints JSON")
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.store.join("audit.jsonl"))
+            .expect("audit chain")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON record"))
+            .collect()
+    }
+}
+
+fn today() -> String {
+    let out = Command::new("date").arg("+%F").output().expect("date runs");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+/// The rows of `table` in a started session's JSON.
+fn rows(started: &Value, table: &str) -> Option<u64> {
+    started["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["table"] == table)
+        .and_then(|t| t["rows"].as_u64())
+}
+
+fn reference(enclave: &Enclave, institution: &str, types: &str, agreeing: &str) -> Value {
+    let output = Command::new(python_path())
+        .arg(root().join("tests/python/session_view_reference.py"))
+        .args([enclave.lake_str(), &today(), institution, types, agreeing])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[test]
+fn each_session_sees_only_its_projects_rows_as_an_independent_reading_counts_them() {
+    let enclave = Enclave::new();
+    let kyoto = enclave.start("ana", "kyoto");
+    let keio = enclave.start("kei", "keio");
+    let want_kyoto = reference(&enclave, KYOTO, "COAD,LUAD,STAD", "");
+    let want_keio = reference(&enclave, KEIO, "all", OSAKA);
+    for table in ["registrations", "cases", "diagnoses", "samples"] {
+        assert_eq!(
+            rows(&kyoto, table),
+            want_kyoto[table].as_u64(),
+            "kyoto {table}: {kyoto}"
+        );
+        assert_eq!(
+            rows(&keio, table),
+            want_keio[table].as_u64(),
+            "keio {table}: {keio}"
+        );
+    }
+    assert_eq!(
+        rows(&kyoto, "treatments"),
+        want_kyoto["treatments"].as_u64(),
+        "{kyoto}"
+    );
+    // Different scopes, different counts; and the views are not empty.
+    assert_ne!(rows(&kyoto, "cases"), rows(&keio, "cases"));
+    assert!(rows(&kyoto, "cases").is_some_and(|n| n > 0), "{kyoto}");
+    // Keio's project is scoped to four tables: the rest is left out by R36-scope, and
+    // not written.
+    assert_eq!(
+        keio["tables"].as_array().expect("tables").len(),
+        4,
+        "{keio}"
+    );
+    let left: Vec<&Value> = keio["left_out"]
+        .as_array()
+        .expect("left_out")
+        .iter()
+        .collect();
+    assert!(
+        left.iter()
+            .any(|l| l["table"] == "treatments" && l["rule"] == "R36-scope"),
+        "{keio}"
+    );
+    let view = PathBuf::from(keio["view"].as_str().expect("view"));
+    assert!(view.join("clinical/diagnoses.parquet").is_file());
+    assert!(!view.join("clinical/treatments.parquet").exists());
+    // The session's directory is its own (0700) and its id is not guessable.
+    let session_dir = view.parent().expect("session dir");
+    let mode = std::fs::metadata(session_dir)
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    assert_eq!(keio["session"].as_str().map(str::len), Some(32), "{keio}");
+    // The views' rows, read back with pyarrow, are what the session reported.
+    let shapes = python("parquet_shapes.py", &[&view]);
+    assert_eq!(
+        shapes["clinical/diagnoses.parquet"]["rows"].as_u64(),
+        rows(&keio, "diagnoses"),
+        "{shapes}"
+    );
+    // Overview: no rows at all (R33-tier), each table left out by name.
+    let lesson = enclave.start("tra", "lesson");
+    assert_eq!(lesson["tier"], "overview");
+    assert!(
+        lesson["tables"].as_array().expect("tables").is_empty(),
+        "{lesson}"
+    );
+    assert!(
+        lesson["left_out"]
+            .as_array()
+            .expect("left_out")
+            .iter()
+            .all(|l| l["rule"] == "R33-tier"),
+        "{lesson}"
+    );
+    // Someone else's project is refused by name, and the refusal is audited.
+    let out = enclave.run(
+        &[
+            "session",
+            "start",
+            "--lake",
+            enclave.lake_str(),
+            "--user",
+            "ana",
+            "--project",
+            "keio",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("R36-member"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = enclave.audit();
+    let kinds: Vec<&str> = audit
+        .iter()
+        .filter_map(|r| r["event"]["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"session-refused"), "{kinds:?}");
+    let start = audit
+        .iter()
+        .find(|r| r["event"]["kind"] == "session" && r["event"]["session"] == keio["session"])
+        .expect("the session's start is audited");
+    assert_eq!(start["event"]["tables"], keio["tables"]);
+    let verified = enclave.ok(&["audit", "verify", "--json"], "");
+    assert!(verified.contains("\"ok\": true"), "{verified}");
+}
+
+/// The sha256 of `text`, by coreutils.
+fn sha256(text: &str) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("stdin");
+    let out = child.wait_with_output().expect("sha256sum ends");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .split_whitespace()
+        .next()
+        .expect("hash")
+        .to_owned()
+}
+
+#[test]
+fn a_session_kernel_sees_its_view_and_nothing_else_and_every_cell_is_audited() {
+    let enclave = Enclave::new();
+    let kyoto = enclave.start("ana", "kyoto");
+    let session = kyoto["session"].as_str().expect("session").to_owned();
+    let want = reference(&enclave, KYOTO, "COAD,LUAD,STAD", "");
+    // Listeners outside the sandbox that no cell may reach.
+    let outside = enclave.dir.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("outside");
+    let socket = outside.join("daemon.sock");
+    let daemon = std::os::unix::net::UnixListener::bind(&socket).expect("unix listener");
+    daemon.set_nonblocking(true).expect("nonblocking");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    let port = tcp.local_addr().expect("addr").port();
+    let escape = outside.join("written-by-a-cell");
+    let workspace = enclave.dir.path().join("workspace");
+    std::fs::create_dir_all(&workspace).expect("workspace");
+    let store = enclave.store.clone();
+    let lake = enclave.lake.clone();
+    let revoke: Vec<String> = [
+        binary("workbench").to_string_lossy().into_owned(),
+        "governance".into(),
+        "project".into(),
+        "revoke".into(),
+        "--store".into(),
+        enclave.store_str().into(),
+        "--project".into(),
+        "kyoto".into(),
+        "--by".into(),
+        "root".into(),
+    ]
+    .into();
+    let cells = json!([
+        {"code": "table(\"diagnoses\")?.height()"},
+        {"code": format!("std::fs::read({:?}).is_err()", lake.join("registrations.parquet"))},
+        {"code": format!("std::fs::read({:?}).is_err() && std::fs::read({:?}).is_err()",
+                         store.join("governance.sqlite3"), store.join("audit.key"))},
+        {"code": format!("include_bytes!({:?}).len()", store.join("audit.key"))},
+        {"code": "include_bytes!(\"/etc/shadow\").len()"},
+        {"code": format!("std::os::unix::net::UnixStream::connect({socket:?}).is_err()")},
+        {"code": format!("std::net::TcpStream::connect((\"127.0.0.1\", {port})).is_err()")},
+        {"code": format!("std::fs::write({escape:?}, b\"x\").is_err()")},
+        {"code": ":dep evil = { \"path\" = \"/etc\" }"},
+        {"code": ":dep evil = {\tpath\t= \"/etc\" }"},
+        {"code": DISPLAY_SCRIPT},
+        {"code": "1 + 1", "before": revoke},
+    ]);
+    let cells_file = enclave.dir.path().join("cells.json");
+    std::fs::write(&cells_file, cells.to_string()).expect("cells");
+    let spec = tempfile::tempdir().expect("kernelspec");
+    workbench_ok(&[
+        "kernel",
+        "install",
+        "--prefix",
+        spec.path().to_str().expect("utf-8"),
+    ]);
+    let output = Command::new(python_path())
+        .arg(root().join("tests/python/run_cells.py"))
+        .arg(&cells_file)
+        .arg(&workspace)
+        .env("JUPYTER_PATH", spec.path().join("share/jupyter"))
+        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+        .env("WORKBENCH_STORE", &enclave.store)
+        .env("WORKBENCH_SESSION", &session)
+        // The kernelspec's lake would be the full one: the session's view replaces it.
+        .env("WORKBENCH_LAKE", &enclave.lake)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    let plain = |i: usize| results[i]["plain"].as_str().unwrap_or("").to_owned();
+    // The view's rows, as the independent reading counts them.
+    assert_eq!(
+        plain(0),
+        want["diagnoses"].to_string(),
+        "cell 0: {:?}",
+        results[0]
+    );
+    for i in [1, 2, 5, 6, 7] {
+        assert_eq!(plain(i), "true", "cell {i} escaped: {:?}", results[i]);
+    }
+    for i in [3, 4] {
+        assert_eq!(
+            results[i]["status"], "error",
+            "cell {i} compiled: {:?}",
+            results[i]
+        );
+    }
+    assert!(daemon.accept().is_err(), "a cell reached the Unix socket");
+    assert!(tcp.accept().is_err(), "a cell reached the TCP listener");
+    assert!(!escape.exists(), "a cell wrote outside its workspace");
+    for i in [8, 9] {
+        assert_eq!(results[i]["status"], "error", "{:?}", results[i]);
+        assert!(
+            results[i]["evalue"]
+                .as_str()
+                .is_some_and(|e| e.contains(":dep may only")),
+            "{:?}",
+            results[i]
+        );
+    }
+    // Script in an output never reaches the page; the rest of it does.
+    let html = results[10]["html"].as_array().expect("html");
+    assert_eq!(html.len(), 1, "{:?}", results[10]);
+    let html = html[0].as_str().expect("text");
+    assert!(html.contains("<b>ok</b>"), "{html}");
+    assert!(
+        !html.contains("script") && !html.contains("onclick"),
+        "{html}"
+    );
+    assert!(
+        !results[10]["mimes"]
+            .as_array()
+            .expect("mimes")
+            .iter()
+            .any(|m| m == "application/javascript"),
+        "{:?}",
+        results[10]
+    );
+    // Revoked between cells: the next cell is refused by the rule.
+    assert_eq!(results[11]["status"], "error", "{:?}", results[11]);
+    assert!(
+        results[11]["evalue"]
+            .as_str()
+            .is_some_and(|e| e.contains("R36-revoked")),
+        "{:?}",
+        results[11]
+    );
+    // Every cell is in the chain by the sha256 of its code, the refused one too.
+    let audit = enclave.audit();
+    let cell_events: Vec<&Value> = audit
+        .iter()
+        .map(|r| &r["event"])
+        .filter(|e| e["session"] == session.as_str())
+        .filter(|e| e["kind"] == "cell" || e["kind"] == "cell-refused")
+        .collect();
+    let codes: Vec<&str> = cells
+        .as_array()
+        .expect("cells")
+        .iter()
+        .map(|c| c["code"].as_str().expect("code"))
+        .collect();
+    assert_eq!(cell_events.len(), codes.len(), "{cell_events:?}");
+    for (event, code) in cell_events.iter().zip(&codes) {
+        assert_eq!(event["code_sha256"], sha256(code), "{event}");
+        assert_eq!(event["user"], "ana");
+        assert_eq!(event["project"], "kyoto");
+    }
+    assert_eq!(cell_events.last().expect("last")["kind"], "cell-refused");
+    assert_eq!(
+        cell_events.last().expect("last")["decision"]["rule"],
+        "R36-revoked"
+    );
+    let outcomes = audit
+        .iter()
+        .filter(|r| r["event"]["kind"] == "cell-outcome")
+        .count();
+    assert_eq!(outcomes, codes.len(), "every cell's outcome is recorded");
+    let verified = enclave.ok(&["audit", "verify", "--json"], "");
+    assert!(verified.contains("\"ok\": true"), "{verified}");
+}
+
+/// A cell that prints the kernel's display marker itself, as hostile code would: HTML
+/// with a script and an event handler, and a JavaScript output.
+const DISPLAY_SCRIPT: &str = r##"println!("WORKBENCH_DISPLAY {}", r#"{"text/html": "<script>document.title='x'</script><b onclick=\"x()\">ok</b>", "application/javascript": "alert(1)"}"#);"##;
