@@ -6,17 +6,18 @@
 //! inherit) cannot read the store, by design, so the thread that runs cells asks this one.
 //! Any failure to decide or to record refuses the cell: nothing runs unaudited.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{Sender, channel};
 
-use serde_json::json;
-use workbench_governance::access::Facts;
-use workbench_governance::session::{Session, still_allowed};
-use workbench_governance::store::{Sqlite, Store};
-use workbench_governance::{Decision, Rule, events};
+use workbench_governance::governor::{Cell, Governed};
+use workbench_governance::service::Client;
 
-/// Environment of the kernel: the governance store of its session.
+/// Environment of the kernel: the governance store of its session (a kernel that may
+/// read the store: tests, an operator's checks).
 pub(crate) const STORE_VAR: &str = "WORKBENCH_STORE";
+/// Environment of the kernel: the socket of the governance service, for a kernel that
+/// runs as a session account and may not read the store (the enclave's JupyterHub).
+pub(crate) const GOVERNOR_VAR: &str = "WORKBENCH_GOVERNOR";
 /// Environment of the kernel: the session it serves.
 pub(crate) const SESSION_VAR: &str = "WORKBENCH_SESSION";
 /// Environment of the kernel: `1` runs cells without a session (a trainer's own machine:
@@ -33,12 +34,35 @@ pub(crate) enum Mode {
     Refused(String),
 }
 
+/// Where the session's decisions are made.
+enum Backend {
+    /// In this process, from the store.
+    Store(Box<Governed>),
+    /// By the governance service.
+    Service(Client),
+}
+
+impl Backend {
+    fn before_cell(&mut self, cell: &Cell) -> Result<(), String> {
+        match self {
+            Backend::Store(g) => g.before_cell(cell),
+            Backend::Service(c) => c.before_cell(cell),
+        }
+    }
+    fn after_cell(&mut self, cell: &Cell, outcome: &str, millis: u64) -> Result<(), String> {
+        match self {
+            Backend::Store(g) => g.after_cell(cell, outcome, millis),
+            Backend::Service(c) => c.after_cell(cell, outcome, millis),
+        }
+    }
+}
+
 /// A session found valid at start, whose thread is not started yet: the kernel sets its
 /// environment (the view) first, while it has no other thread.
 pub(crate) struct Opened {
-    /// The session.
-    pub(crate) session: Session,
-    db: Sqlite,
+    /// The session's view.
+    pub(crate) view: PathBuf,
+    backend: Backend,
 }
 
 impl Opened {
@@ -49,10 +73,10 @@ impl Opened {
     /// The thread cannot be started.
     pub(crate) fn start(self) -> Result<Governor, String> {
         let (asks, requests) = channel::<Ask>();
-        let Opened { session, db } = self;
+        let Opened { backend, .. } = self;
         std::thread::Builder::new()
             .name("governor".into())
-            .spawn(move || serve(db, &session, &requests))
+            .spawn(move || serve(backend, &requests))
             .map_err(|e| format!("R18-session: starting the governor thread: {e}"))?;
         Ok(Governor { asks })
     }
@@ -100,39 +124,36 @@ pub(crate) struct Governor {
     asks: Sender<Ask>,
 }
 
-/// The mode the environment asks for: a session when [`STORE_VAR`] and [`SESSION_VAR`]
-/// name a valid one (it must exist, be open and still stand), single-user mode only when
-/// [`SINGLE_USER_VAR`] is `1`, refusal otherwise.
+/// The mode the environment asks for: a session when [`SESSION_VAR`] names one that
+/// stands, through the service at [`GOVERNOR_VAR`] or the store at [`STORE_VAR`] (one of
+/// the two); single-user mode only when [`SINGLE_USER_VAR`] is `1`; refusal otherwise.
 pub(crate) fn from_env() -> Plan {
     let store = std::env::var_os(STORE_VAR).map(PathBuf::from);
+    let service = std::env::var_os(GOVERNOR_VAR).map(PathBuf::from);
     let session = std::env::var(SESSION_VAR).ok();
-    match (store, session) {
-        (Some(store), Some(id)) => match open(&store, &id) {
-            Ok(opened) => Plan::Session(Box::new(opened)),
-            Err(reason) => Plan::Refused(reason),
-        },
-        (None, None) if std::env::var(SINGLE_USER_VAR).is_ok_and(|v| v == "1") => Plan::SingleUser,
-        (None, None) => Plan::Refused(format!(
-            "R18-session: this kernel serves no session: it runs cells only when the enclave starts it with {STORE_VAR} and {SESSION_VAR} (or, on a trainer's own machine, with {SINGLE_USER_VAR}=1)"
+    let opened = match (store, service, session) {
+        (Some(store), None, Some(id)) => Governed::open(&store, &id).map(|g| Opened {
+            view: PathBuf::from(&g.session().view),
+            backend: Backend::Store(Box::new(g)),
+        }),
+        (None, Some(socket), Some(id)) => Client::connect(&socket, &id).map(|(c, o)| Opened {
+            view: o.view,
+            backend: Backend::Service(c),
+        }),
+        (None, None, None) if std::env::var(SINGLE_USER_VAR).is_ok_and(|v| v == "1") => {
+            return Plan::SingleUser;
+        }
+        (None, None, None) => Err(format!(
+            "R18-session: this kernel serves no session: it runs cells only when the enclave starts it with {SESSION_VAR} and {GOVERNOR_VAR} or {STORE_VAR} (or, on a trainer's own machine, with {SINGLE_USER_VAR}=1)"
         )),
-        _ => Plan::Refused(format!(
-            "R18-session: {STORE_VAR} and {SESSION_VAR} must be given together"
+        _ => Err(format!(
+            "R18-session: {SESSION_VAR} goes with exactly one of {GOVERNOR_VAR} and {STORE_VAR}"
         )),
+    };
+    match opened {
+        Ok(opened) => Plan::Session(Box::new(opened)),
+        Err(reason) => Plan::Refused(reason),
     }
-}
-
-/// Opens the store and checks that session `id` stands today.
-fn open(store: &Path, id: &str) -> Result<Opened, String> {
-    let db = Sqlite::open(store).map_err(|e| format!("R18-session: {e}"))?;
-    let session = db
-        .session(id)
-        .map_err(|e| format!("R18-session: {e}"))?
-        .ok_or_else(|| format!("R18-session: no session {id} in {}", store.display()))?;
-    let decision = decide(&db, &session);
-    if !decision.allowed {
-        return Err(decision.to_string());
-    }
-    Ok(Opened { session, db })
 }
 
 impl Governor {
@@ -161,69 +182,23 @@ impl Governor {
     }
 }
 
-/// The decision on `session` from the store's facts of today.
-fn decide(db: &Sqlite, session: &Session) -> Decision {
-    let facts = || -> Result<Decision, workbench_governance::store::Error> {
-        let Some(user) = db.user(&session.user)? else {
-            return Ok(Decision::deny(
-                Rule::Session,
-                format!("user {} is gone", session.user),
-            ));
-        };
-        // The session as the store has it now (an end recorded since counts).
-        let now = db.session(&session.id)?.unwrap_or_else(|| session.clone());
-        let project = db.project(&session.project)?;
-        let approvals = db.approvals(&session.project)?;
-        let (_, policy) = db.policy()?;
-        Ok(still_allowed(
-            Facts {
-                user: &user,
-                project: project.as_ref(),
-                approvals: &approvals,
-                policy: &policy,
-                clocks: None,
-            },
-            &now,
-            chrono::Local::now().date_naive(),
-        ))
-    };
-    facts().unwrap_or_else(|e| Decision::deny(Rule::Audit, format!("reading the store: {e}")))
-}
-
-fn serve(mut db: Sqlite, session: &Session, requests: &std::sync::mpsc::Receiver<Ask>) {
+fn serve(mut backend: Backend, requests: &std::sync::mpsc::Receiver<Ask>) {
     while let Ok(ask) = requests.recv() {
         match ask {
             Ask::Before { code, reply } => {
-                let decision = decide(&db, session);
-                let mut event = events::cell(&session.user, &session.project, &session.id, &code);
-                event["decision"] = json!(decision);
-                if !decision.allowed {
-                    event["kind"] = json!("cell-refused");
-                }
-                let answer = match db.record(event) {
-                    Err(e) => Err(format!(
-                        "R18-audit: the cell cannot be recorded, so it does not run: {e}"
-                    )),
-                    Ok(()) if decision.allowed => Ok(()),
-                    Ok(()) => Err(format!("{decision}")),
-                };
-                let _ = reply.send(answer);
+                let _ = reply.send(backend.before_cell(&Cell::of(&code)));
             }
             Ask::After {
                 code,
                 outcome,
                 millis,
             } => {
-                let event = json!({
-                    "kind": "cell-outcome", "user": session.user, "project": session.project,
-                    "session": session.id, "code_sha256": events::code_sha256(&code),
-                    "outcome": outcome, "millis": millis as u64,
-                });
-                if let Err(e) = db.record(event) {
+                let millis = u64::try_from(millis).unwrap_or(u64::MAX);
+                if let Err(e) = backend.after_cell(&Cell::of(&code), outcome, millis) {
                     // The front end shows the kernel's stderr in its log.
                     #[allow(clippy::print_stderr)]
                     {
-                        eprintln!("workbench-kernel: recording a cell's outcome: {e}");
+                        eprintln!("workbench-kernel: {e}");
                     }
                 }
             }

@@ -111,7 +111,7 @@ fn run() -> Result<()> {
     let plan = governor::from_env();
     let view: Vec<PathBuf> = match &plan {
         governor::Plan::Session(opened) => {
-            let view = PathBuf::from(&opened.session.view);
+            let view = opened.view.clone();
             // SAFETY: no other thread exists yet (see `set_build_env`).
             #[allow(unsafe_code)]
             unsafe {

@@ -207,8 +207,9 @@ pub fn start(
 
     let id = store::new_id()?;
     let session_dir = store_dir.join(SESSIONS_DIR).join(&id);
-    private_dir(&store_dir.join(SESSIONS_DIR))?;
-    private_dir(&session_dir)?;
+    // Session accounts pass through `sessions/` to their own view; none can list it.
+    private_dir(&store_dir.join(SESSIONS_DIR), 0o711)?;
+    private_dir(&session_dir, 0o700)?;
     let view = session_dir.join("view");
     let staged = crate::durable::StagedDir::new(&view)?;
     let mut shown = Vec::new();
@@ -316,8 +317,8 @@ pub fn end(store_dir: &Path, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Creates `dir` (if missing) readable by its owner only.
-fn private_dir(dir: &Path) -> Result<(), Error> {
+/// Creates `dir` (if missing) with `mode` (no more than its owner may read it).
+fn private_dir(dir: &Path, mode: u32) -> Result<(), Error> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let io = |source| Error::Io {
         path: dir.to_owned(),
@@ -325,9 +326,9 @@ fn private_dir(dir: &Path) -> Result<(), Error> {
     };
     if !dir.is_dir() {
         std::fs::DirBuilder::new()
-            .mode(0o700)
+            .mode(mode)
             .create(dir)
             .map_err(io)?;
     }
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(io)
 }

@@ -31,8 +31,13 @@ pub fn data_view(user: &str, project: &str, table: &str, rows: u64, cases: u64) 
 
 /// An executed cell: who, in which project, the hash of its code.
 pub fn cell(user: &str, project: &str, session: &str, code: &str) -> Value {
+    cell_hashed(user, project, session, &code_sha256(code), code.len())
+}
+
+/// [`cell`] from the hash and length of the code (what the governance service receives).
+pub fn cell_hashed(user: &str, project: &str, session: &str, sha256: &str, bytes: usize) -> Value {
     json!({"kind": "cell", "user": user, "project": project, "session": session,
-           "code_sha256": code_sha256(code), "code_bytes": code.len()})
+           "code_sha256": sha256, "code_bytes": bytes})
 }
 
 /// An aggregate query and the decision on it.

@@ -301,6 +301,28 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Makes `dir` traversable but not listable by others (session accounts reach their
+/// views below it) and its database readable by the owner only, before SQLite opens it:
+/// SQLite gives the journal files the database's mode.
+fn private(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| audit::Error::Io { path, source }
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).map_err(io(dir))?;
+    let db = dir.join(DATABASE);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&db)
+        .map_err(io(&db))?;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).map_err(io(&db))?;
+    Ok(())
+}
+
 /// A fresh random id: 128 bits from the operating system, as 32 hex digits.
 pub fn new_id() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
@@ -333,6 +355,7 @@ impl Sqlite {
                 let _ = std::fs::remove_file(dir.join(stale));
             }
         }
+        private(dir)?;
         Chain::create_key(dir)?;
         let mut store = Self::connect(dir)?;
         let policy = Policy::default();

@@ -163,6 +163,16 @@ pub(crate) enum Action {
         #[command(subcommand)]
         action: PolicyAction,
     },
+    /// The governance service: answers kernels that run as session accounts (which may
+    /// not read the store) on a Unix socket, until stopped.
+    Serve {
+        /// The store directory.
+        #[arg(long)]
+        store: PathBuf,
+        /// The socket to listen on (a stale one is replaced).
+        #[arg(long)]
+        socket: PathBuf,
+    },
     /// The public register of licensees (R39), as JSON or a static HTML page.
     Register {
         /// The store directory.
@@ -472,6 +482,19 @@ pub(crate) fn run(action: Action) -> Result<()> {
             json,
         } => reviewers(&store, &project, author.as_deref(), json),
         Action::Policy { action } => policy(action),
+        Action::Serve { store, socket } => {
+            // Fail at start, not at the first kernel: the store must open.
+            drop(Sqlite::open(&store)?);
+            let listener = workbench_governance::service::bind(&socket)
+                .with_context(|| format!("listening on {}", socket.display()))?;
+            eprintln!(
+                "governance service for {} listening on {}",
+                store.display(),
+                socket.display()
+            );
+            workbench_governance::service::serve(&listener, &store);
+            Ok(())
+        }
         Action::Register { store, html, json } => {
             let store = Sqlite::open(&store)?;
             let mut projects = Vec::new();

@@ -1,0 +1,38 @@
+"""The single-user JupyterLab of an enclave session, closed on the server (R18): the
+workbench kernel only, no terminals, no file downloads or exports, no extension manager,
+a Content-Security-Policy that lets the page run only its own scripts and talk only to
+its own origin. Loaded from JUPYTER_CONFIG_DIR, which the spawner points here (a
+directory the session's account cannot write)."""
+
+c = get_config()  # noqa: F821
+
+c.ServerApp.authorizer_class = "workbench_hub.EnclaveAuthorizer"
+c.ServerApp.kernel_spec_manager_class = "workbench_hub.EnclaveKernelSpecManager"
+c.ServerApp.terminals_enabled = False
+c.MappingKernelManager.default_kernel_name = "workbench"
+c.KernelSpecManager.ensure_native_kernel = False
+c.LabApp.extension_manager = "readonly"
+c.LabServerApp.extension_manager = "readonly"
+c.FileContentsManager.allow_hidden = False
+c.FileContentsManager.delete_to_trash = False
+c.ServerApp.tornado_settings = {
+    "headers": {
+        "Content-Security-Policy": "; ".join(
+            [
+                "default-src 'self'",
+                "script-src 'self'",
+                "style-src 'self' 'unsafe-inline'",
+                "img-src 'self' data: blob:",
+                "font-src 'self' data:",
+                "connect-src 'self'",
+                "frame-src 'self'",
+                "frame-ancestors 'self'",
+                "object-src 'none'",
+                "base-uri 'self'",
+                "form-action 'self'",
+            ]
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+}
