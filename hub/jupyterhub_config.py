@@ -16,6 +16,10 @@ c.JupyterHub.authenticator_class = "workbench_hub.WorkbenchAuthenticator"
 c.JupyterHub.spawner_class = "workbench_hub.WorkbenchSpawner"
 c.JupyterHub.bind_url = os.environ.get("WORKBENCH_HUB_URL", "http://127.0.0.1:8000")
 c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(os.environ.get("WORKBENCH_HUB_API_PORT", "8081"))
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:" + os.environ.get(
+    "WORKBENCH_PROXY_API_PORT", "8001"
+)
 c.JupyterHub.db_url = "sqlite:///" + os.path.join(hub_dir, "jupyterhub.sqlite")
 c.JupyterHub.cookie_secret_file = os.path.join(hub_dir, "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = os.path.join(hub_dir, "jupyterhub.pid")
@@ -30,7 +34,7 @@ c.Authenticator.admin_users = set()
 c.JupyterHub.admin_access = False
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 600
-c.Spawner.http_timeout = 300
+c.Spawner.http_timeout = 120
 c.JupyterHub.tornado_settings = {
     "headers": {
         "Content-Security-Policy": "frame-ancestors 'self'; object-src 'none'; base-uri 'self'",

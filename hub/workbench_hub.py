@@ -28,6 +28,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import sys
 
 KERNEL = "workbench"
 ACCOUNT_PREFIX = "wb-"
@@ -57,6 +58,12 @@ def _workbench(*args, stdin=None):
 def _last_line(text):
     lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
     return lines[-1] if lines else "refused"
+
+
+def _reason(stderr):
+    """The workbench's refusal without anyhow's `error: ` prefix."""
+    line = _last_line(stderr)
+    return line[len("error: "):] if line.lower().startswith("error: ") else line
 
 
 # ---------------------------------------------------------------------------------------
@@ -98,7 +105,7 @@ class WorkbenchAuthenticator(Authenticator):
             stdin=password + "\n",
         )
         if code != 0:
-            reason = _last_line(err).removeprefix("Error: ")
+            reason = _reason(err)
             self.log.warning("login of %s refused: %s", username, reason)
             # The refusal names its rule (wrong code, locked out, disabled…).
             raise web.HTTPError(403, reason)
@@ -143,8 +150,8 @@ class WorkbenchSpawner(LocalProcessSpawner):
             return "<p>You are a member of no project: ask the programme office (R36-member).</p>"
         wanted = self.name or ""
         options = "".join(
-            f'<option value="{html.escape(p["id"])}"{" selected" if p["id"] == wanted else ""}>'
-            f'{html.escape(p["id"])} ({html.escape(p.get("tier", ""))}, {html.escape(p.get("forum", ""))})</option>'
+            f'<option value="{html.escape(p["project"])}"{" selected" if p["project"] == wanted else ""}>'
+            f'{html.escape(p["project"])} ({html.escape(p.get("tier", ""))}, {html.escape(p.get("forum", ""))})</option>'
             for p in projects
         )
         return (
@@ -182,7 +189,7 @@ class WorkbenchSpawner(LocalProcessSpawner):
             "--account", account.pw_name, "--json",
         )
         if code != 0:
-            raise web.HTTPError(403, _last_line(err).removeprefix("Error: "))
+            raise web.HTTPError(403, _reason(err))
         started = json.loads(out)
         self.session_id = started["session"]
         session_dir = os.path.dirname(started["view"])
@@ -206,6 +213,14 @@ class WorkbenchSpawner(LocalProcessSpawner):
             # The enclave directory is empty but for this session's view, the workspace
             # and the governance service's socket.
             "--tmpfs", enclave,
+        ]
+        # bubblewrap makes missing parents private (0700): make them passable first.
+        for target in (session_dir, workspace, socket_dir):
+            rel = os.path.relpath(os.path.dirname(target), enclave)
+            parts = [] if rel == "." else rel.split(os.sep)
+            for i in range(1, len(parts) + 1):
+                bwrap += ["--perms", "0755", "--dir", os.path.join(enclave, *parts[:i])]
+        bwrap += [
             "--ro-bind", session_dir, session_dir,
             "--bind", workspace, workspace,
             "--ro-bind", socket_dir, socket_dir,
@@ -241,8 +256,10 @@ class WorkbenchSpawner(LocalProcessSpawner):
         cargo home's programs and registry cache, never its credentials."""
         cargo = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
         rustup = os.environ.get("RUSTUP_HOME", os.path.expanduser("~/.rustup"))
+        # The virtualenv's interpreter is a link into the Python it was made from.
+        python = sys.base_prefix
         paths = [rustup, os.path.join(cargo, "bin"), os.path.join(cargo, "registry"),
-                 os.path.join(cargo, "git"), os.path.join(cargo, "config.toml")]
+                 os.path.join(cargo, "git"), os.path.join(cargo, "config.toml"), python]
         return [p for p in paths if os.path.exists(p) and p.startswith(("/root", "/home"))]
 
     @staticmethod
@@ -298,8 +315,9 @@ def _refused_handler(handler):
     }
 
 
-def _kernel_names(handler):
-    """Kernel names a POST or PATCH to /api/kernels or /api/sessions asks for."""
+def _kernel_names(handler, resource):
+    """Kernel names a POST or PATCH to /api/kernels (`name`) or /api/sessions
+    (`kernel.name`; the session's own `name` is its label) asks for."""
     try:
         body = json.loads(handler.request.body or b"{}")
     except ValueError:
@@ -307,7 +325,7 @@ def _kernel_names(handler):
     if not isinstance(body, dict):
         return ["(unreadable request)"]
     names = []
-    if "name" in body:
+    if resource == "kernels" and "name" in body:
         names.append(body.get("name"))
     kernel = body.get("kernel")
     if isinstance(kernel, dict) and "name" in kernel:
@@ -338,7 +356,7 @@ class EnclaveAuthorizer(JupyterHubAuthorizer):
             return "files leave the enclave only through the export channel"
         method = handler.request.method
         if resource in ("kernels", "sessions") and method in ("POST", "PATCH"):
-            for name in _kernel_names(handler):
+            for name in _kernel_names(handler, resource):
                 if name not in (None, KERNEL):
                     return f"only the {KERNEL} kernel runs here, not {name!r}"
         if resource == "contents" and method == "GET":

@@ -20,7 +20,10 @@ c.ServerApp.tornado_settings = {
         "Content-Security-Policy": "; ".join(
             [
                 "default-src 'self'",
-                "script-src 'self'",
+                # No inline script. 'unsafe-eval': JupyterLab's settings registry
+                # compiles its JSON schemas with ajv (new Function); without it the
+                # notebook plugins do not start (seen in Chromium 156).
+                "script-src 'self' 'unsafe-eval'",
                 "style-src 'self' 'unsafe-inline'",
                 "img-src 'self' data: blob:",
                 "font-src 'self' data:",

@@ -143,13 +143,25 @@ fn lock(template: &Path, exclusive: bool) -> Result<File, Error> {
         template: template.to_owned(),
         detail: format!("locking: {e}"),
     };
-    std::fs::create_dir_all(template).map_err(failed)?;
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(template.join(".lock"))
-        .map_err(failed)?;
+    // A session of another account reads a template it cannot write (the enclave's
+    // session accounts): a shared lock needs only a read-only descriptor.
+    let existing = if exclusive {
+        None
+    } else {
+        File::open(template.join(".lock")).ok()
+    };
+    let file = match existing {
+        Some(file) => file,
+        None => {
+            std::fs::create_dir_all(template).map_err(failed)?;
+            File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(template.join(".lock"))
+                .map_err(failed)?
+        }
+    };
     if exclusive {
         file.lock().map_err(failed)?;
     } else {

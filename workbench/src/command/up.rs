@@ -609,6 +609,9 @@ fn hub(layout: &Layout, chp: &Path, port: u16) -> Result<()> {
             .env("WORKBENCH_HUB_DIR", &hub_dir)
             .env("WORKBENCH_CHP", chp)
             .env("WORKBENCH_HUB_URL", format!("http://127.0.0.1:{port}"))
+            // The hub's API and the proxy's, on the two ports after the public one.
+            .env("WORKBENCH_HUB_API_PORT", (port + 1).to_string())
+            .env("WORKBENCH_PROXY_API_PORT", (port + 2).to_string())
             .env("PYTHONPATH", layout.root.join("hub"))
             .env("PYTHONNOUSERSITE", "1")
             .env_remove("WORKBENCH_SINGLE_USER"),
