@@ -1,4 +1,4 @@
-"""The governed enclave as its users meet it: `workbench up` driven through headless
+"""(In progress: not yet run by the suite; see docs/governance.md.) The governed enclave as its users meet it: `workbench up` driven through headless
 Chromium (Debian's, through Playwright), with TOTP codes computed by pyotp.
 
 Usage: python hub_e2e.py WORKBENCH_BINARY SCREENSHOT.png
