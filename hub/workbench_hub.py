@@ -208,6 +208,14 @@ class WorkbenchSpawner(LocalProcessSpawner):
             "--tmpfs", "/mnt", "--tmpfs", "/media",
         ]
         for keep in self._toolchain_paths():
+            # bubblewrap makes missing parents private (0700): make them passable first.
+            parents = []
+            parent = os.path.dirname(keep)
+            while parent not in ("/", "/root", "/home"):
+                parents.insert(0, parent)
+                parent = os.path.dirname(parent)
+            for d in parents:
+                bwrap += ["--perms", "0755", "--dir", d]
             bwrap += ["--ro-bind", keep, keep]
         bwrap += [
             # The enclave directory is empty but for this session's view, the workspace

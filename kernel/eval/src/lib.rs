@@ -86,7 +86,7 @@ pub enum Error {
     #[error("the evaluation process ended: {0}")]
     ChildEnded(String),
     /// Starting the evaluation context failed.
-    #[error("starting the evaluation context with {}", child.display())]
+    #[error("starting the evaluation context with {}: {source}", child.display())]
     Start {
         /// The child binary.
         child: PathBuf,
