@@ -317,8 +317,10 @@ class WorkbenchSpawner(LocalProcessSpawner):
 
 def _refused_handler(handler):
     name = type(handler).__name__
+    # AuthenticatedFileHandler serves /files/ for the FileContentsManager (its
+    # `files_handler_class`); FilesHandler for other contents managers.
     return name in {
-        "FilesHandler", "FilesRedirectHandler", "ViewHandler",
+        "FilesHandler", "AuthenticatedFileHandler", "FilesRedirectHandler", "ViewHandler",
         "NbconvertFileHandler", "NbconvertPostHandler", "NbconvertRootHandler",
     }
 

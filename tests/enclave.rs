@@ -548,3 +548,234 @@ fn a_session_kernel_sees_its_view_and_nothing_else_and_every_cell_is_audited() {
 /// A cell that prints the kernel's display marker itself, as hostile code would: HTML
 /// with a script and an event handler, and a JavaScript output.
 const DISPLAY_SCRIPT: &str = r##"println!("WORKBENCH_DISPLAY {}", r#"{"text/html": "<script>document.title='x'</script><b onclick=\"x()\">ok</b>", "application/javascript": "alert(1)"}"#);"##;
+
+/// The governance service of a test, on a socket every account may reach; stopped when
+/// dropped.
+struct Service {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl Service {
+    fn start(enclave: &Enclave) -> Service {
+        let run = enclave.dir.path().join("run");
+        std::fs::create_dir_all(&run).expect("run dir");
+        // Accounts other than root pass through to the socket (the service checks who).
+        for dir in [enclave.dir.path(), run.as_path()] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("mode");
+        }
+        let socket = run.join("governance.sock");
+        let child = Command::new(binary("workbench"))
+            .args([
+                "governance",
+                "serve",
+                "--store",
+                enclave.store_str(),
+                "--socket",
+            ])
+            .arg(&socket)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the service runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !socket.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no socket at {}",
+                socket.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Service { child, socket }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_overview_session_counts_through_the_service_with_small_counts_suppressed_and_audited() {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id runs")
+        .stdout;
+    assert_eq!(
+        String::from_utf8_lossy(&uid).trim(),
+        "0",
+        "this test switches to another account (setpriv): run it as root, as CI does"
+    );
+    let enclave = Enclave::new();
+    let lesson = enclave.start("tra", "lesson");
+    let session = lesson["session"].as_str().expect("session").to_owned();
+    let service = Service::start(&enclave);
+    // Overview counts every consented case, whatever its acquirer (the reference's `*`).
+    let want = reference(&enclave, "*", "all", "");
+    let by_type = want["patients_by_cancer_type"]
+        .as_object()
+        .expect("per type");
+    let threshold = 10;
+    assert!(
+        by_type.values().any(|n| n.as_u64() < Some(threshold)),
+        "the synthetic programme has no cancer type below {threshold}: {by_type:?}"
+    );
+    let cells = json!([
+        {"code": "table(\"diagnoses\").map(|d| d.height()).map_err(|e| e.to_string())"},
+        {"code": "let counts = aggregate(\"registrations\", &[\"cancer_type\"])?;\ncounts.height()"},
+        {"code": "{ let (t, n) = (counts.column(\"cancer_type\")?.str()?.clone(), counts.column(\"patients\")?.u64()?.clone());\n(0..counts.height()).map(|i| format!(\"{}={}\", t.get(i).unwrap_or(\"\"), n.get(i).map_or(\"-\".to_string(), |n| n.to_string()))).collect::<Vec<_>>().join(\";\") }"},
+        {"code": "aggregate(\"registrations\", &[])?.column(\"patients\")?.u64()?.get(0).map_or(0, |n| n)"},
+        {"code": "aggregate(\"samples\", &[\"case_id\"]).map(|_| ()).map_err(|e| e.to_string()).unwrap_err()"},
+        {"code": "aggregate(\"registrations\", &[\"registered_on\"]).map(|_| ()).map_err(|e| e.to_string()).unwrap_err()"},
+    ]);
+    let cells_file = enclave.dir.path().join("cells.json");
+    std::fs::write(&cells_file, cells.to_string()).expect("cells");
+    let spec = tempfile::tempdir().expect("kernelspec");
+    workbench_ok(&[
+        "kernel",
+        "install",
+        "--prefix",
+        spec.path().to_str().expect("utf-8"),
+    ]);
+    let workspace = enclave.dir.path().join("workspace");
+    std::fs::create_dir_all(&workspace).expect("workspace");
+    let output = Command::new(python_path())
+        .arg(root().join("tests/python/run_cells.py"))
+        .arg(&cells_file)
+        .arg(&workspace)
+        .env("JUPYTER_PATH", spec.path().join("share/jupyter"))
+        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+        .env("WORKBENCH_GOVERNOR", &service.socket)
+        .env("WORKBENCH_SESSION", &session)
+        .env("WORKBENCH_LAKE", &enclave.lake)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    let plain = |i: usize| {
+        results[i]["plain"]
+            .as_str()
+            .unwrap_or("")
+            .trim_matches('"')
+            .to_owned()
+    };
+    // No rows for the overview tier.
+    assert!(plain(0).contains("R33-tier"), "{:?}", results[0]);
+    // One row per registered cancer type; each count is the reference's or suppressed.
+    assert_eq!(plain(1), by_type.len().to_string(), "{:?}", results[1]);
+    let cells: Vec<(String, Option<u64>)> = plain(2)
+        .split(';')
+        .map(|c| {
+            let (t, n) = c
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{c:?} is no type=count: {results:?}"));
+            (t.to_owned(), n.parse().ok())
+        })
+        .collect();
+    let mut suppressed = 0;
+    for (cancer_type, shown) in &cells {
+        let truth = by_type[cancer_type].as_u64().expect("count");
+        match shown {
+            Some(n) => {
+                assert_eq!(*n, truth, "{cancer_type}");
+                assert!(*n >= threshold, "{cancer_type} shown below the threshold");
+            }
+            None => suppressed += 1,
+        }
+        if truth < threshold {
+            assert_eq!(*shown, None, "{cancer_type}: {truth} shown");
+        }
+    }
+    // Never one suppressed count alone: the total would give it back.
+    assert!(suppressed >= 2, "{cells:?}");
+    let total: u64 = by_type.values().filter_map(Value::as_u64).sum();
+    assert_eq!(plain(3), total.to_string(), "{:?}", results[3]);
+    // Identifiers and dates are no categories.
+    assert!(
+        plain(4).contains("R33-disclosure") && plain(4).contains("identifier"),
+        "{:?}",
+        results[4]
+    );
+    assert!(
+        plain(5).contains("R33-disclosure") && plain(5).contains("date"),
+        "{:?}",
+        results[5]
+    );
+    // Every query is in the audit chain, answered or refused, with its rule.
+    let audit = enclave.audit();
+    let queries: Vec<&Value> = audit
+        .iter()
+        .map(|r| &r["event"])
+        .filter(|e| e["kind"] == "aggregate" && e["session"] == session.as_str())
+        .collect();
+    let outcomes: Vec<&str> = queries
+        .iter()
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["answered", "answered", "refused", "refused"],
+        "{queries:?}"
+    );
+    assert!(
+        queries
+            .iter()
+            .all(|e| e["rule"] == "R33-disclosure" && e["user"] == "tra")
+    );
+    assert_eq!(queries[0]["threshold"], threshold);
+    assert_eq!(queries[0]["query"]["by"], json!(["cancer_type"]));
+    // The rows the counts come from are the store owner's only.
+    let basis = enclave.store.join("aggregates").join(&session);
+    let mode = std::fs::metadata(&basis)
+        .expect("basis")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+    // A kernel running as another account may not serve the session, and the service
+    // says so (and records it), whatever the kernel claims.
+    // perl-base is essential in Debian: a client any account can run.
+    let probe = r#"my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!";
+print $s "{\"op\":\"open\",\"session\":\"$ARGV[1]\"}\n"; print scalar <$s>;"#;
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "perl",
+            "-MIO::Socket::UNIX",
+            "-e",
+            probe,
+        ])
+        .arg(&service.socket)
+        .arg(&session)
+        .output()
+        .expect("setpriv runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON answer");
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("R18-session") && r.contains("uid 65534")),
+        "{answer}"
+    );
+    let refused = enclave
+        .audit()
+        .into_iter()
+        .any(|r| r["event"]["kind"] == "session-refused" && r["event"]["peer_uid"] == 65534);
+    assert!(refused, "the refusal is audited");
+    // An ended session's basis goes.
+    enclave.ok(&["session", "end", "--session", &session], "");
+    assert!(!basis.exists());
+}

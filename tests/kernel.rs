@@ -222,3 +222,128 @@ fn workbench_up_opens_jupyterlab_and_runs_the_cohort_notebook_in_chromium() {
     let png = std::fs::read(&screenshot).expect("screenshot");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
 }
+
+/// Rows of a session's view, from the full lake by pyarrow with the rules re-implemented
+/// (`tests/python/session_view_reference.py`), for the demo projects of `workbench up`.
+fn reference_view(
+    lake: &std::path::Path,
+    institution: &str,
+    types: &str,
+    agreeing: &str,
+) -> serde_json::Value {
+    let today = Command::new("date")
+        .arg("+%F")
+        .output()
+        .expect("date runs")
+        .stdout;
+    let today = String::from_utf8(today).expect("utf-8").trim().to_owned();
+    let output = Command::new(python_path())
+        .arg(root().join("tests/python/session_view_reference.py"))
+        .arg(lake)
+        .args([&today, institution, types, agreeing])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[test]
+fn the_enclave_logs_in_with_totp_gives_each_project_its_view_and_keeps_jupyterlab_closed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let screenshot = dir.path().join("enclave.png");
+    let output = Command::new(python_path())
+        .arg(root().join("tests/python/hub_e2e.py"))
+        .arg(crate::support::binary("workbench"))
+        .arg(&screenshot)
+        .output()
+        .expect("python runs");
+    let log = std::fs::read_to_string(dir.path().join("enclave.png.log")).unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "{}\nworkbench up said:\n{log}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+    // Logins: a wrong second factor and a locked-out account are refused, naming the rule.
+    assert!(text("wrong_totp_page").contains("R18-second-factor"), "{s}");
+    assert!(text("locked_page").contains("R18-locked-out"), "{s}");
+    assert!(!text("locked_url").contains("/user/"), "{s}");
+    // ana's notebook in kyoto ran, and its count is the independent one of the view.
+    assert_eq!(s["error_outputs"], 0, "{s}");
+    assert!(s["tables"].as_u64() >= Some(3), "{s}");
+    let lake = root().join(".work/enclave/lake");
+    let kyoto = reference_view(&lake, "Kyoto University Hospital", "COAD,LUAD,STAD", "");
+    let expected = format!(
+        "{} cases, {} registrations",
+        kyoto["visible_cases"], kyoto["registrations"]
+    );
+    assert!(
+        text("first_output").contains(&expected),
+        "page {:?}, expected {expected:?}",
+        s["first_output"]
+    );
+    // kei's project (all types, Osaka agreeing) sees a different count, equally right.
+    let keio = reference_view(
+        &lake,
+        "Keio University Hospital",
+        "all",
+        "Osaka University Hospital",
+    );
+    assert_eq!(
+        text("kei_cell").trim(),
+        format!("rows {}", keio["diagnoses"]),
+        "{s}"
+    );
+    assert_ne!(keio["diagnoses"], kyoto["diagnoses"]);
+    // The overview tier gets no rows.
+    assert!(text("tra_cell").contains("R33-tier"), "{s}");
+    // A script in an output never ran; the sanitised rest is shown.
+    assert_eq!(s["title_before"], s["title_after"], "{s}");
+    assert!(text("script_cell_output").contains("shown"), "{s}");
+    // No terminal launcher, no download or export entries.
+    let launcher = s["launcher"].to_string();
+    assert!(
+        !launcher.contains("Terminal") && !launcher.contains("Python"),
+        "{launcher}"
+    );
+    let file_menu = text("file_menu");
+    assert!(
+        !file_menu.contains("Download") && !file_menu.contains("Save and Export"),
+        "{file_menu}"
+    );
+    // The server refuses what the menus no longer offer.
+    let status = |k: &str| s["probes"][k]["status"].as_u64().unwrap_or(0);
+    for refused in [
+        "terminal",
+        "python3_kernel",
+        "python3_session",
+        "files",
+        "view",
+        "nbconvert",
+        "raw_text",
+        "raw_notebook",
+    ] {
+        assert!(
+            [403, 404].contains(&status(refused)),
+            "{refused}: {}",
+            s["probes"][refused]
+        );
+    }
+    assert_eq!(status("notebook"), 200, "{}", s["probes"]);
+    assert_eq!(status("workbench_kernel"), 201, "{}", s["probes"]);
+    let specs: serde_json::Value =
+        serde_json::from_str(s["probes"]["kernelspecs"]["body"].as_str().unwrap_or("{}"))
+            .unwrap_or_default();
+    let names: Vec<&String> = specs["kernelspecs"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["workbench"], "{}", s["probes"]["kernelspecs"]);
+    let png = std::fs::read(&screenshot).expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+}

@@ -145,6 +145,40 @@ pub(crate) fn kernel_info() -> Content {
 pub(crate) const DISPLAY_MARKER: &str = "WORKBENCH_DISPLAY ";
 /// A stdout line `WORKBENCH_CLEAR_OUTPUT` clears the cell's output (`wait` after a space).
 pub(crate) const CLEAR_MARKER: &str = "WORKBENCH_CLEAR_OUTPUT";
+/// The prompt of a cell's aggregate query (`workbench::session::AGGREGATE_PROMPT`):
+/// `WORKBENCH_AGGREGATE TABLE COLUMN,COLUMN…`.
+const AGGREGATE_PROMPT: &str = "WORKBENCH_AGGREGATE";
+
+/// The answer line to a cell's aggregate query: `{"ok":true,"answer":…}` or
+/// `{"ok":false,"reason":…}`. Only a governed session asks the service; the query's
+/// text is the cell's, so it is parsed here and only names pass.
+fn aggregate(mode: &Mode, query: &str) -> Value {
+    let mut words = query.split_whitespace();
+    let table = words.next().unwrap_or_default();
+    let by: Vec<&str> = words
+        .next()
+        .map(|b| b.split(',').filter(|c| !c.is_empty()).collect())
+        .unwrap_or_default();
+    let refuse = |reason: String| json!({"ok": false, "reason": reason});
+    if words.next().is_some() {
+        return refuse(
+            "R33-disclosure: an aggregate query is a table and its grouping columns".into(),
+        );
+    }
+    let governor = match mode {
+        Mode::Session(governor) => governor,
+        Mode::SingleUser => {
+            return refuse(
+                "R33-disclosure: aggregate queries need a governed session; on a trainer's machine read table() directly".into(),
+            );
+        }
+        Mode::Refused(reason) => return refuse(reason.clone()),
+    };
+    match governor.aggregate(json!({"table": table, "by": by})) {
+        Ok(answer) => json!({"ok": true, "answer": answer}),
+        Err(reason) => refuse(reason),
+    }
+}
 
 /// The iopub content for one piece of a cell's output.
 fn output_content(output: Output) -> Content {
@@ -474,7 +508,12 @@ impl<E: Evaluator> Dispatcher<E> {
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             (!execute.silent).then(|| message.clone());
         let (outbound, replies) = (&self.outbound, &self.input_replies);
+        let mode = &self.mode;
         let input = |prompt: &str, password: bool| -> String {
+            // The workbench's aggregate queries are answered here, never by the front end.
+            if let Some(query) = prompt.strip_prefix(AGGREGATE_PROMPT) {
+                return aggregate(mode, query).to_string();
+            }
             if !execute.allow_stdin {
                 return String::new();
             }

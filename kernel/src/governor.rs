@@ -55,6 +55,16 @@ impl Backend {
             Backend::Service(c) => c.after_cell(cell, outcome, millis),
         }
     }
+    fn aggregate(&mut self, query: &serde_json::Value) -> Result<serde_json::Value, String> {
+        match self {
+            // The basis of an overview session's counts is read by the service only
+            // (`workbench::overview`); a kernel on the store directly has no reader of it.
+            Backend::Store(_) => Err(format!(
+                "R33-disclosure: aggregate queries are answered by the governance service; start the kernel with {GOVERNOR_VAR}"
+            )),
+            Backend::Service(c) => c.aggregate(query),
+        }
+    }
 }
 
 /// A session found valid at start, whose thread is not started yet: the kernel sets its
@@ -116,6 +126,10 @@ enum Ask {
         outcome: &'static str,
         millis: u128,
     },
+    Aggregate {
+        query: serde_json::Value,
+        reply: Sender<Result<serde_json::Value, String>>,
+    },
 }
 
 /// The handle the kernel thread asks through.
@@ -172,6 +186,18 @@ impl Governor {
             .unwrap_or_else(|_| Err("R18-audit: the governor has stopped; no cell runs".into()))
     }
 
+    /// Asks an aggregate query of the session (`{"table":…,"by":[…]}`): answered, with
+    /// the disclosure rule applied and the query audited, by the governance service.
+    pub(crate) fn aggregate(&self, query: serde_json::Value) -> Result<serde_json::Value, String> {
+        let (reply, answer) = channel();
+        self.asks
+            .send(Ask::Aggregate { query, reply })
+            .map_err(|_| "R18-audit: the governor has stopped".to_owned())?;
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err("R18-audit: the governor has stopped".into()))
+    }
+
     /// Records how the cell ended.
     pub(crate) fn after_cell(&self, code: &str, outcome: &'static str, millis: u128) {
         let _ = self.asks.send(Ask::After {
@@ -187,6 +213,9 @@ fn serve(mut backend: Backend, requests: &std::sync::mpsc::Receiver<Ask>) {
         match ask {
             Ask::Before { code, reply } => {
                 let _ = reply.send(backend.before_cell(&Cell::of(&code)));
+            }
+            Ask::Aggregate { query, reply } => {
+                let _ = reply.send(backend.aggregate(&query));
             }
             Ask::After {
                 code,

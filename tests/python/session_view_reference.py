@@ -6,8 +6,9 @@ TYPES is a comma list of OncoTree codes or `all`; AGREEING a comma list of acqui
 agreed (may be empty). A case is visible when its consent stands on ON_DATE (given on or
 before it, not withdrawn on or before it, a DUO scope the programme uses, and a
 disease-specific consent only for the project's types), its cancer type is in the
-project's scope, and its acquirer is the user's institution or agreed. Prints the number
-of visible cases and of rows per case-keyed clinical table.
+project's scope, and its acquirer is the user's institution or agreed (INSTITUTION `*`:
+any acquirer, as the overview tier counts). Prints the number of visible cases, of rows
+per case-keyed clinical table, and of visible patients per registered cancer type.
 """
 
 import datetime
@@ -57,13 +58,18 @@ def main():
             continue
         if types is not None and cancer_type not in types:
             continue
-        if acquirer != institution and acquirer not in agreeing:
+        if institution != "*" and acquirer != institution and acquirer not in agreeing:
             continue
         visible.add(r["case_id"])
     out = {"visible_cases": len(visible)}
     for name, file in TABLES.items():
         ids = pq.read_table(lake / file, columns=["case_id"]).column("case_id").to_pylist()
         out[name] = sum(1 for i in ids if i in visible)
+    per_type = {}
+    for case_id in visible:
+        cancer_type = registered.get(case_id, (None, None))[0]
+        per_type[cancer_type] = per_type.get(cancer_type, 0) + 1
+    out["patients_by_cancer_type"] = per_type
     json.dump(out, sys.stdout)
 
 

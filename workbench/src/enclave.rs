@@ -23,6 +23,7 @@ use workbench_governance::store::{self, Change, Sqlite, Store};
 use workbench_governance::{Decision, Rule, events};
 
 use crate::lake::{self, CaseFacts, CaseVerdict, Lake, Table, VIEW_FILE};
+use crate::overview;
 
 /// Where a store keeps its sessions' views: `STORE/sessions/ID/view`.
 pub const SESSIONS_DIR: &str = "sessions";
@@ -252,6 +253,16 @@ pub fn start(
             .as_bytes(),
     )?;
     let view = staged.commit()?;
+    if project_facts.tier == Tier::Overview {
+        let aggregated: Vec<Table> = Table::ALL
+            .into_iter()
+            .filter(|t| access::check(facts, &request(Action::Aggregate, t.name())).allowed)
+            .collect();
+        if let Err(e) = write_basis(store_dir, &id, &restricted, &aggregated) {
+            let _ = std::fs::remove_dir_all(&session_dir);
+            return Err(e);
+        }
+    }
     let decision = Decision::allow(
         licence.rule,
         format!(
@@ -277,8 +288,9 @@ pub fn start(
     event["tables"] = json!(shown);
     event["left_out"] = json!(left_out);
     if let Err(e) = store.apply(&Change::StartSession(session), event) {
-        // Not recorded, so not a session: its view goes too.
+        // Not recorded, so not a session: its view (and aggregate basis) go too.
         let _ = std::fs::remove_dir_all(&session_dir);
+        let _ = std::fs::remove_dir_all(overview::basis_dir(store_dir, &id));
         return Err(e.into());
     }
     Ok(Started {
@@ -314,7 +326,39 @@ pub fn end(store_dir: &Path, id: &str) -> Result<(), Error> {
         },
         events::session(&session.user, &session.project, id, "stop"),
     )?;
+    // An ended session asks nothing more; its aggregate basis is a copy of rows.
+    let basis = overview::basis_dir(store_dir, id);
+    if basis.exists() {
+        std::fs::remove_dir_all(&basis).map_err(|source| Error::Io {
+            path: basis,
+            source,
+        })?;
+    }
     Ok(())
+}
+
+/// Writes the rows an overview session's aggregates count (`overview`): `tables` of
+/// `restricted`, in `STORE/aggregates/ID`, readable by the store's owner only.
+fn write_basis(
+    store_dir: &Path,
+    id: &str,
+    restricted: &Lake,
+    tables: &[Table],
+) -> Result<(), Error> {
+    private_dir(&store_dir.join(overview::AGGREGATES_DIR), 0o700)?;
+    let staged = crate::durable::StagedDir::new(&overview::basis_dir(store_dir, id))?;
+    for &table in tables {
+        let mut df = restricted.frame(table)?;
+        lake::write_frame(&staged.path().join(table.file()), table, &mut df)?;
+    }
+    let marker = json!({"session": id, "tier": "aggregate-basis",
+                        "tables": tables.iter().map(|t| t.name()).collect::<Vec<_>>()});
+    crate::durable::write(
+        &staged.path().join(VIEW_FILE),
+        marker.to_string().as_bytes(),
+    )?;
+    let basis = staged.commit()?;
+    private_dir(&basis, 0o700)
 }
 
 /// Creates `dir` (if missing) with `mode` (no more than its owner may read it).

@@ -24,6 +24,7 @@ mod hash;
 pub mod import;
 pub mod interrupt;
 pub mod lake;
+pub mod overview;
 pub mod prelude;
 pub mod qc;
 pub mod query;

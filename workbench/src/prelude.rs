@@ -9,6 +9,6 @@ pub use polars::prelude::*;
 pub use crate::cohort::{self, Cohort, Criteria, Query};
 pub use crate::display::{FrameDisplay, Html, Render, Svg, show};
 pub use crate::lake::{Lake, Table};
-pub use crate::session::{lake, table};
+pub use crate::session::{aggregate, lake, table};
 pub use crate::survival::{self, KaplanMeier, Observation, Survival};
 pub use crate::{analysis, clinical, figures, qc};

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{Column, DataFrame};
 
 use crate::lake::{self, Lake, Table};
 
@@ -44,6 +44,9 @@ pub enum Error {
     /// The lake could not be opened or read.
     #[error(transparent)]
     Lake(#[from] lake::Error),
+    /// An aggregate query was refused or could not be asked (the reason names the rule).
+    #[error("aggregate refused: {0}")]
+    Aggregate(String),
 }
 
 /// What a session's view says about itself (`enclave::start` writes it).
@@ -119,6 +122,80 @@ fn table_in(dir: &std::path::Path, name: &str) -> Result<DataFrame, Error> {
         });
     }
     Ok(lake_in(dir)?.frame(table)?)
+}
+
+/// The prompt of an aggregate query as the kernel recognises it (`kernel` dispatch):
+/// evcxr's input request, `AGGREGATE_PROMPT TABLE COLUMN,COLUMN…` (no `:`, which would
+/// end evcxr's prompt).
+pub const AGGREGATE_PROMPT: &str = "WORKBENCH_AGGREGATE";
+
+/// Counts the patients of `table` per combination of the `by` columns (none: the total),
+/// as the overview tier may see them: the trusted side answers from rows this cell cannot
+/// read, every count below the policy's minimum (and any count that would give one back)
+/// suppressed as null, and the query recorded in the audit chain (R33-disclosure).
+///
+/// One row per group, the `by` columns as text and `patients` (null when suppressed).
+///
+/// # Errors
+///
+/// [`Error::Aggregate`] with the rule that refused (an identifier or a date as a group,
+/// an unknown table or column, a session that has ended), or outside a kernel cell.
+pub fn aggregate(table: &str, by: &[&str]) -> Result<DataFrame, Error> {
+    use std::io::{BufRead, Write};
+    let named =
+        |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !named(table) || !by.iter().all(|c| named(c)) {
+        return Err(Error::Aggregate(format!(
+            "R33-disclosure: table and column names are letters, digits and _ ({table:?}, {by:?})"
+        )));
+    }
+    // Only the kernel answers: a program outside a cell would wait on its own stdin.
+    if std::env::var("EVCXR_IS_RUNTIME").as_deref() != Ok("1") {
+        return Err(Error::Aggregate(
+            "aggregate queries are answered by the enclave's kernel, in a notebook cell".into(),
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "EVCXR_INPUT_REQUEST:{AGGREGATE_PROMPT} {table} {}",
+        by.join(",")
+    )
+    .and_then(|()| out.flush())
+    .map_err(|e| Error::Aggregate(format!("asking the kernel: {e}")))?;
+    drop(out);
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::Aggregate(format!("reading the kernel's answer: {e}")))?;
+    let answer: serde_json::Value = serde_json::from_str(line.trim())
+        .map_err(|e| Error::Aggregate(format!("the kernel's answer is not JSON: {e}")))?;
+    if answer["ok"] != serde_json::json!(true) {
+        return Err(Error::Aggregate(
+            answer["reason"]
+                .as_str()
+                .unwrap_or("refused by the kernel")
+                .to_owned(),
+        ));
+    }
+    let answer: crate::overview::Answer = serde_json::from_value(answer["answer"].clone())
+        .map_err(|e| Error::Aggregate(format!("the kernel's answer: {e}")))?;
+    let mut columns: Vec<Column> = by
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let labels: Vec<Option<String>> = answer
+                .rows
+                .iter()
+                .map(|r| r.labels.get(i).cloned().flatten())
+                .collect();
+            Column::new((*name).into(), labels)
+        })
+        .collect();
+    let counts: Vec<Option<u64>> = answer.rows.iter().map(|r| r.patients).collect();
+    columns.push(Column::new("patients".into(), counts));
+    DataFrame::new(answer.rows.len(), columns).map_err(|e| Error::Aggregate(e.to_string()))
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@
 //!   system files, the toolchain, the compiled cells and the data view; resource limits.
 //!
 //! Each layer combines Landlock (files; TCP connect and bind; signals and abstract Unix
-//! sockets scoped to the sandbox) with a seccomp filter that refuses every socket (Unix,
-//! UDP, raw, netlink, packet: Landlock does not govern `connect()` to a pathname Unix
-//! socket) and `io_uring`, whose socket operations would bypass the filter. If the running Linux cannot enforce all of it,
+//! sockets scoped to the sandbox) with a seccomp allow-list of system calls that also
+//! refuses every new socket (Unix, UDP, raw, netlink, packet: Landlock does not govern
+//! `connect()` to a pathname Unix socket), new namespaces and `io_uring`, whose socket
+//! operations would bypass the filter. If the running Linux cannot enforce all of it,
 //! confinement fails and user code never runs.
 
 use std::collections::BTreeMap;
@@ -32,6 +33,13 @@ pub const READ_VAR: &str = "WORKBENCH_READ";
 
 /// The environment variable that caps the child's address space, in MiB.
 pub const MEMORY_VAR: &str = "WORKBENCH_MEMORY_MIB";
+
+/// The environment variable that caps the child's CPU time, in seconds (all its threads
+/// together, over the life of the process: a new one starts after it is stopped).
+pub const CPU_VAR: &str = "WORKBENCH_CPU_SECONDS";
+
+/// The child's CPU time when [`CPU_VAR`] does not say: 8 hours.
+pub const DEFAULT_CPU_SECONDS: u64 = 8 * 3600;
 
 /// What a confined process may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +61,8 @@ pub struct Limits {
     pub processes: Option<u64>,
     /// Largest file a cell may write, bytes.
     pub file_size: Option<u64>,
+    /// CPU time, seconds (SIGXCPU at the limit, SIGKILL a few seconds later).
+    pub cpu_seconds: Option<u64>,
 }
 
 /// Why confinement could not be applied.
@@ -211,8 +221,24 @@ impl Policy {
 
 impl Limits {
     /// The child's limits: memory from [`MEMORY_VAR`] (default: half the machine's
-    /// memory), 512 processes, 16 GiB files.
+    /// memory), CPU time from [`CPU_VAR`] (default [`DEFAULT_CPU_SECONDS`]), 512
+    /// processes, 16 GiB files.
     pub fn from_env() -> Limits {
+        let number = |var: &str| {
+            std::env::var(var)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        Limits {
+            cpu_seconds: number(CPU_VAR).or(Some(DEFAULT_CPU_SECONDS)),
+            ..Limits::for_build()
+        }
+    }
+
+    /// The build's limits (cargo, rustc, the linker, build scripts, and the kernel
+    /// process they start from): the child's memory, processes and file size. No CPU
+    /// time: the kernel process lives for the session and would be stopped with it.
+    pub fn for_build() -> Limits {
         let memory = std::env::var(MEMORY_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -222,7 +248,28 @@ impl Limits {
             memory,
             processes: Some(512),
             file_size: Some(16 << 30),
+            cpu_seconds: None,
         }
+    }
+
+    /// The limits as a user reads them, for the message when a cell's process is
+    /// stopped.
+    pub fn describe(&self) -> String {
+        let gib = |b: u64| format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30));
+        let mut parts = Vec::new();
+        if let Some(m) = self.memory {
+            parts.push(format!("memory {} ({MEMORY_VAR})", gib(m)));
+        }
+        if let Some(c) = self.cpu_seconds {
+            parts.push(format!("CPU time {c} s ({CPU_VAR})"));
+        }
+        if let Some(p) = self.processes {
+            parts.push(format!("{p} processes"));
+        }
+        if let Some(f) = self.file_size {
+            parts.push(format!("files of {}", gib(f)));
+        }
+        parts.join(", ")
     }
 }
 
@@ -279,35 +326,191 @@ fn landlock(policy: &Policy) -> Result<(), Error> {
     Ok(())
 }
 
-/// Refuses (EACCES) every new socket, Unix ones too, and io_uring (ENOSYS, as if
-/// absent). Nothing a cell or its build needs opens one (evcxr talks to the child over
-/// pipes, cargo is offline); a Unix socket would reach any daemon of the machine whose
-/// socket file the kernel's user can write (D-Bus, docker, an ssh agent), which Landlock
-/// does not govern. `socketpair` stays: cargo uses it, and a pair is connected only to
-/// itself (connecting it elsewhere fails).
+/// The system calls confined processes make: the build (cargo, rustc, cc, ld, build
+/// scripts), the evaluation child (cells, polars, the relay) and the programs a cell may
+/// start. Everything else is refused: what a process needs only to change the system or
+/// to leave the sandbox (`mount`, `unshare`, `setns`, `ptrace`, `bpf`, `perf_event_open`,
+/// `keyctl`, `userfaultfd`, module loading, System V IPC, `personality`, set-id calls…)
+/// and every call this list does not know, a newer kernel's included.
+#[rustfmt::skip]
+const ALLOWED: &[libc::c_long] = {
+    use libc::*;
+    &[
+        // Files and descriptors.
+        SYS_read, SYS_write, SYS_close, SYS_fstat, SYS_lseek, SYS_ioctl, SYS_pread64,
+        SYS_pwrite64, SYS_readv, SYS_writev, SYS_preadv, SYS_pwritev, SYS_preadv2,
+        SYS_pwritev2, SYS_dup, SYS_dup3, SYS_fcntl, SYS_flock, SYS_fsync, SYS_fdatasync,
+        SYS_ftruncate, SYS_truncate, SYS_getdents64, SYS_getcwd, SYS_chdir, SYS_fchdir,
+        SYS_openat, SYS_openat2, SYS_mkdirat, SYS_fchownat, SYS_newfstatat, SYS_statx,
+        SYS_unlinkat, SYS_renameat, SYS_renameat2, SYS_linkat, SYS_symlinkat,
+        SYS_readlinkat, SYS_fchmod, SYS_fchmodat, SYS_fchown, SYS_faccessat,
+        SYS_faccessat2, SYS_utimensat, SYS_umask, SYS_statfs, SYS_fstatfs, SYS_fadvise64,
+        SYS_fallocate, SYS_sync_file_range, SYS_syncfs, SYS_sync, SYS_readahead,
+        SYS_copy_file_range, SYS_sendfile, SYS_splice, SYS_tee, SYS_vmsplice,
+        SYS_pipe2, SYS_close_range, SYS_memfd_create, SYS_getxattr, SYS_lgetxattr,
+        SYS_fgetxattr, SYS_listxattr, SYS_llistxattr, SYS_flistxattr, SYS_setxattr,
+        SYS_lsetxattr, SYS_fsetxattr, SYS_removexattr, SYS_lremovexattr,
+        SYS_fremovexattr, SYS_inotify_init1, SYS_inotify_add_watch, SYS_inotify_rm_watch,
+        // Waiting and events.
+        SYS_ppoll, SYS_pselect6, SYS_epoll_create1, SYS_epoll_ctl, SYS_epoll_pwait,
+        SYS_epoll_pwait2, SYS_eventfd2, SYS_signalfd4, SYS_timerfd_create,
+        SYS_timerfd_settime, SYS_timerfd_gettime, SYS_futex, SYS_futex_waitv,
+        SYS_set_robust_list, SYS_get_robust_list, SYS_nanosleep, SYS_clock_nanosleep,
+        SYS_clock_gettime, SYS_clock_getres, SYS_gettimeofday, SYS_getitimer,
+        SYS_setitimer, SYS_timer_create, SYS_timer_settime, SYS_timer_gettime,
+        SYS_timer_getoverrun, SYS_timer_delete, SYS_sched_yield, SYS_restart_syscall,
+        // Memory.
+        SYS_mmap, SYS_mprotect, SYS_munmap, SYS_mremap, SYS_brk, SYS_madvise,
+        SYS_msync, SYS_mincore, SYS_mlock, SYS_mlock2, SYS_munlock, SYS_membarrier,
+        SYS_get_mempolicy, SYS_pkey_alloc, SYS_pkey_free, SYS_pkey_mprotect, SYS_rseq,
+        // Processes and signals (clone is allowed below without namespace flags).
+        SYS_execve, SYS_execveat, SYS_exit, SYS_exit_group, SYS_wait4, SYS_waitid,
+        SYS_kill, SYS_tgkill, SYS_tkill, SYS_pidfd_open, SYS_pidfd_send_signal,
+        SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_rt_sigpending,
+        SYS_rt_sigtimedwait, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo,
+        SYS_rt_sigsuspend, SYS_sigaltstack, SYS_set_tid_address, SYS_prctl,
+        SYS_getpid, SYS_getppid, SYS_gettid, SYS_getuid, SYS_geteuid, SYS_getgid,
+        SYS_getegid, SYS_getresuid, SYS_getresgid, SYS_getgroups, SYS_getpgid,
+        SYS_setpgid, SYS_getsid, SYS_setsid, SYS_capget, SYS_uname, SYS_sysinfo,
+        SYS_times, SYS_getrusage, SYS_getrlimit, SYS_setrlimit, SYS_prlimit64,
+        SYS_getpriority, SYS_setpriority, SYS_sched_getaffinity, SYS_sched_setaffinity,
+        SYS_sched_getparam, SYS_sched_getscheduler, SYS_sched_get_priority_max,
+        SYS_sched_get_priority_min, SYS_sched_getattr, SYS_getcpu, SYS_getrandom,
+        // Further confinement only narrows (a process may add its own filters).
+        SYS_seccomp, SYS_landlock_create_ruleset, SYS_landlock_add_rule,
+        SYS_landlock_restrict_self,
+        // Sockets that exist already (pipes to the parent, a connected pair): new ones
+        // are refused by `socket` below.
+        SYS_socketpair, SYS_connect, SYS_accept4, SYS_bind, SYS_listen, SYS_sendto,
+        SYS_recvfrom, SYS_sendmsg, SYS_recvmsg, SYS_sendmmsg, SYS_recvmmsg,
+        SYS_shutdown, SYS_getsockname, SYS_getpeername, SYS_setsockopt, SYS_getsockopt,
+    ]
+};
+
+/// The same for the calls x86_64 keeps from before their `*at` forms.
+#[cfg(target_arch = "x86_64")]
+#[rustfmt::skip]
+const ALLOWED_LEGACY: &[libc::c_long] = {
+    use libc::*;
+    &[
+        SYS_open, SYS_stat, SYS_lstat, SYS_access, SYS_poll, SYS_select, SYS_pipe,
+        SYS_dup2, SYS_getdents, SYS_rename, SYS_mkdir, SYS_rmdir, SYS_creat, SYS_link,
+        SYS_unlink, SYS_symlink, SYS_readlink, SYS_chmod, SYS_chown, SYS_lchown,
+        SYS_utime, SYS_utimes, SYS_futimesat, SYS_epoll_create, SYS_epoll_wait,
+        SYS_eventfd, SYS_signalfd, SYS_inotify_init, SYS_alarm, SYS_pause, SYS_time,
+        SYS_getpgrp, SYS_fork, SYS_vfork, SYS_arch_prctl, SYS_accept,
+    ]
+};
+#[cfg(not(target_arch = "x86_64"))]
+const ALLOWED_LEGACY: &[libc::c_long] = &[];
+
+/// Namespace flags of `clone`: a new namespace is a way out of the sandbox's view.
+const NAMESPACE_FLAGS: u64 = (libc::CLONE_NEWNS
+    | libc::CLONE_NEWUSER
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWCGROUP) as u64;
+
+/// An allow-list ([`ALLOWED`]): any other call fails with ENOSYS, as on a kernel
+/// without it, so that programs take their fallbacks (glibc's `clone3` falls back to
+/// `clone`, whose flags a filter can read; `clone3`'s sit behind a pointer). `clone`
+/// with a namespace flag fails with EPERM. `socket` fails with EACCES whatever its
+/// family, Unix sockets too: Landlock does not govern `connect()` to a pathname socket,
+/// which would reach any daemon whose socket file the account may write (D-Bus,
+/// docker, an ssh agent). `socketpair` stays: cargo uses it, and a pair reaches only
+/// itself. io_uring is not on the list: its socket operations would bypass the filter.
 fn seccomp() -> Result<(), Error> {
-    use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
+    use seccompiler::{
+        SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+        SeccompRule, TargetArch,
+    };
     let arch = TargetArch::try_from(std::env::consts::ARCH)
         .map_err(|e| Error::Seccomp(format!("architecture: {e}")))?;
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED
+        .iter()
+        .chain(ALLOWED_LEGACY)
+        .map(|&call| (call, Vec::new()))
+        .collect();
+    let without_namespaces = SeccompRule::new(vec![
+        SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(NAMESPACE_FLAGS),
+            0,
+        )
+        .map_err(seccomp_error)?,
+    ])
+    .map_err(seccomp_error)?;
+    rules.insert(libc::SYS_clone, vec![without_namespaces]);
+    // mkfifo and plain files through mknod, never device nodes (root has CAP_MKNOD).
+    let node_rules = |mode_arg: u8| -> Result<Vec<SeccompRule>, Error> {
+        [libc::S_IFIFO, libc::S_IFREG]
+            .into_iter()
+            .map(|kind| {
+                SeccompCondition::new(
+                    mode_arg,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::MaskedEq(u64::from(libc::S_IFMT)),
+                    u64::from(kind),
+                )
+                .and_then(|c| SeccompRule::new(vec![c]))
+                .map_err(seccomp_error)
+            })
+            .collect()
+    };
+    rules.insert(libc::SYS_mknodat, node_rules(2)?);
+    #[cfg(target_arch = "x86_64")]
+    rules.insert(libc::SYS_mknod, node_rules(1)?);
+    let allowed = SeccompFilter::new(
+        rules,
+        SeccompAction::Errno(ENOSYS),
+        SeccompAction::Allow,
+        arch,
+    )
+    .map_err(seccomp_error)?;
+    // Checked after the allow-list (filters stack; the strictest answer wins, and
+    // among refusals the one installed last): `socket` refused as EACCES, `clone`
+    // with namespace flags as EPERM.
     let sockets = SeccompFilter::new(
-        BTreeMap::from([(syscall::SOCKET, vec![])]),
+        BTreeMap::from([(libc::SYS_socket, vec![])]),
         SeccompAction::Allow,
         SeccompAction::Errno(EACCES),
         arch,
     )
     .map_err(seccomp_error)?;
-    let io_uring = SeccompFilter::new(
-        BTreeMap::from([
-            (syscall::IO_URING_SETUP, vec![]),
-            (syscall::IO_URING_ENTER, vec![]),
-            (syscall::IO_URING_REGISTER, vec![]),
-        ]),
+    // One rule per flag: a rule's conditions all hold, any rule matches.
+    let any_namespace = [
+        libc::CLONE_NEWNS,
+        libc::CLONE_NEWUSER,
+        libc::CLONE_NEWPID,
+        libc::CLONE_NEWNET,
+        libc::CLONE_NEWIPC,
+        libc::CLONE_NEWUTS,
+        libc::CLONE_NEWCGROUP,
+    ]
+    .into_iter()
+    .map(|flag| {
+        let flag = flag as u64;
+        SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(flag),
+            flag,
+        )
+        .and_then(|c| SeccompRule::new(vec![c]))
+        .map_err(seccomp_error)
+    })
+    .collect::<Result<Vec<_>, _>>()?;
+    let namespaces = SeccompFilter::new(
+        BTreeMap::from([(libc::SYS_clone, any_namespace)]),
         SeccompAction::Allow,
-        SeccompAction::Errno(ENOSYS),
+        SeccompAction::Errno(EPERM),
         arch,
     )
     .map_err(seccomp_error)?;
-    for filter in [sockets, io_uring] {
+    for filter in [allowed, sockets, namespaces] {
         let program: seccompiler::BpfProgram = filter.try_into().map_err(seccomp_error)?;
         seccompiler::apply_filter(&program).map_err(|e| Error::Seccomp(e.to_string()))?;
     }
@@ -320,32 +523,23 @@ fn seccomp_error(e: impl std::fmt::Display) -> Error {
 
 const EACCES: u32 = 13;
 const ENOSYS: u32 = 38;
-
-/// System call numbers of the calls the filter names (they differ per architecture).
-mod syscall {
-    #[cfg(target_arch = "x86_64")]
-    pub(super) const SOCKET: i64 = 41;
-    #[cfg(target_arch = "aarch64")]
-    pub(super) const SOCKET: i64 = 198;
-    // io_uring has the same numbers on every architecture.
-    pub(super) const IO_URING_SETUP: i64 = 425;
-    pub(super) const IO_URING_ENTER: i64 = 426;
-    pub(super) const IO_URING_REGISTER: i64 = 427;
-}
+const EPERM: u32 = 1;
 
 fn limits(limits: &Limits) -> Result<(), Error> {
     use rustix::process::{Resource, Rlimit, setrlimit};
-    for (what, resource, value) in [
-        ("memory", Resource::As, limits.memory),
-        ("process", Resource::Nproc, limits.processes),
-        ("file size", Resource::Fsize, limits.file_size),
+    for (what, resource, value, grace) in [
+        ("memory", Resource::As, limits.memory, 0),
+        ("process", Resource::Nproc, limits.processes, 0),
+        ("file size", Resource::Fsize, limits.file_size, 0),
+        // SIGXCPU at the soft limit (the child's process ends), SIGKILL past the hard.
+        ("CPU time", Resource::Cpu, limits.cpu_seconds, 5),
     ] {
         if let Some(value) = value {
             setrlimit(
                 resource,
                 Rlimit {
                     current: Some(value),
-                    maximum: Some(value),
+                    maximum: Some(value + grace),
                 },
             )
             .map_err(|e| Error::Limit {

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
@@ -328,7 +328,7 @@ impl Evcxr {
         let policy = confine::Policy {
             read,
             write,
-            limits: confine::Limits::default(),
+            limits: confine::Limits::for_build(),
         };
         confine::apply(&policy).map_err(|source| Error::Confine {
             layer: "build",
@@ -718,9 +718,58 @@ impl Evcxr {
                     })
                     .collect(),
             )),
-            Err(evcxr::Error::SubprocessTerminated(message)) => Err(Error::ChildEnded(message)),
+            Err(evcxr::Error::SubprocessTerminated(message)) => {
+                Err(Error::ChildEnded(self.why_ended(&message)))
+            }
             Err(other) => Err(Error::Other(other)),
         }
+    }
+}
+
+impl Evcxr {
+    /// evcxr's word on the child's end, with the limit it most likely reached: a failed
+    /// allocation (the address-space limit) prints its size on stderr before the abort;
+    /// SIGXCPU is the CPU-time limit; otherwise the limits are listed.
+    fn why_ended(&self, message: &str) -> String {
+        let limits = confine::Limits::from_env();
+        // The child's last words come through evcxr's stderr reader, which may lag its
+        // end: take what arrives within a moment.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self
+                .stderr
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                Ok(line) => Stream::Stderr.deliver(line, &self.sink, &self.cell),
+                Err(_) => break,
+            }
+        }
+        if let Some(line) = runtime::lock(&self.cell.failed_allocation).take() {
+            let limit = limits.memory.map_or_else(
+                || "its memory limit".to_owned(),
+                |m| {
+                    format!(
+                        "its memory limit of {:.1} GiB",
+                        m as f64 / f64::from(1u32 << 30)
+                    )
+                },
+            );
+            return format!(
+                "{message}: the cell reached {limit} ({}: {line}); a new process serves the next cell, without the earlier cells' variables",
+                confine::MEMORY_VAR
+            );
+        }
+        if message.contains("SIGXCPU") || message.contains("signal: 24") {
+            return format!(
+                "{message}: the cell's process reached its CPU time limit of {} s ({}); a new process serves the next cell, without the earlier cells' variables",
+                limits.cpu_seconds.unwrap_or_default(),
+                confine::CPU_VAR
+            );
+        }
+        format!(
+            "{message} (the cell's process has these limits: {}); a new process serves the next cell, without the earlier cells' variables",
+            limits.describe()
+        )
     }
 }
 

@@ -62,6 +62,9 @@ pub(crate) struct CellState {
     /// The last lines the cell wrote to stderr (where evcxr prints the error that `?`
     /// returned).
     pub(crate) stderr: Mutex<std::collections::VecDeque<String>>,
+    /// The standard library's report of a failed allocation, if the cell made one (the
+    /// child aborts after it, and its backtrace would push it out of `stderr`).
+    pub(crate) failed_allocation: Mutex<Option<String>>,
 }
 
 impl CellState {
@@ -74,6 +77,7 @@ impl CellState {
         self.stderr_ended.store(false, Ordering::SeqCst);
         *lock(&self.panicked) = None;
         lock(&self.stderr).clear();
+        *lock(&self.failed_allocation) = None;
         self.instrumented.store(instrumented, Ordering::SeqCst);
         self.running.store(true, Ordering::SeqCst);
     }
@@ -119,6 +123,9 @@ impl CellState {
 
     /// Keeps a stderr line of the cell.
     fn stderr_line(&self, line: &str) {
+        if line.starts_with("memory allocation of ") {
+            *lock(&self.failed_allocation) = Some(line.to_owned());
+        }
         let mut kept = lock(&self.stderr);
         if kept.len() == STDERR_KEPT {
             kept.pop_front();

@@ -83,11 +83,14 @@ pub enum Rule {
     /// R18, R36: a notebook session exists, is open, and what its data view was made on
     /// (membership, licence, approvals, agreements) still stands.
     Session,
+    /// R33/R34: every number an aggregate returns counts at least the policy's minimum of
+    /// patients; smaller ones (and the ones that would reveal them) are suppressed.
+    Disclosure,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 37] = [
+    pub const ALL: [Rule; 38] = [
         Self::Consent,
         Self::ConsentMissing,
         Self::ConsentWithdrawn,
@@ -125,6 +128,7 @@ impl Rule {
         Self::PolicyChange,
         Self::Audit,
         Self::Session,
+        Self::Disclosure,
     ];
 
     /// The stable id (`R31-withdrawn`).
@@ -167,6 +171,7 @@ impl Rule {
             Self::PolicyChange => "R37-policy",
             Self::Audit => "R18-audit",
             Self::Session => "R18-session",
+            Self::Disclosure => "R33-disclosure",
         }
     }
 }

@@ -134,6 +134,18 @@ impl Governed {
         }
     }
 
+    /// The policy in force.
+    ///
+    /// # Errors
+    ///
+    /// The store cannot be read.
+    pub fn policy(&self) -> Result<crate::policy::Policy, String> {
+        self.db
+            .policy()
+            .map(|(_, policy)| policy)
+            .map_err(|e| format!("{}: reading the policy: {e}", Rule::Audit.id()))
+    }
+
     /// Records `event` in the audit chain.
     ///
     /// # Errors

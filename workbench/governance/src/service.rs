@@ -5,7 +5,8 @@
 //! hashes, second-factor secrets, every project's facts). It asks this service instead,
 //! over a Unix socket, one JSON object per line: `{"op":"open","session":ID}` first, then
 //! `{"op":"before","sha256":H,"bytes":N}` before each cell and
-//! `{"op":"after","sha256":H,"outcome":O,"millis":M}` after it; every answer is
+//! `{"op":"after","sha256":H,"outcome":O,"millis":M}` after it, and
+//! `{"op":"aggregate","query":Q}` for an overview session's counts; every answer is
 //! `{"ok":true,…}` or `{"ok":false,"reason":…}`. The kernel's account is taken from the
 //! socket's peer credentials (`SO_PEERCRED`), not from anything it says: a connection may
 //! serve only a session of the user whose account it runs as (or come from root or the
@@ -21,12 +22,21 @@ use serde_json::{Value, json};
 
 use crate::Rule;
 use crate::governor::{Cell, Governed};
+use crate::session::Session;
 
 /// Session accounts are named this prefix and the user's name (`wb-ana`).
 pub const ACCOUNT_PREFIX: &str = "wb-";
 
 /// The longest request line read; requests carry hashes, never code.
 const MAX_LINE: u64 = 64 * 1024;
+
+/// The longest answer a kernel reads (an aggregate of many groups).
+const MAX_ANSWER: u64 = 8 * 1024 * 1024;
+
+/// Answers an overview session's aggregate query from data the kernel cannot read:
+/// `(store, session, minimum count, query) → answer`, the disclosure rule applied. The
+/// service runs in the `workbench` binary, which has the lake's reader; this crate has not.
+pub type Aggregator = dyn Fn(&Path, &Session, u32, &Value) -> Result<Value, String> + Send + Sync;
 
 /// Binds the service's socket at `socket` (a stale one is replaced), reachable by every
 /// local account: who may do what is decided per connection from its peer credentials.
@@ -45,15 +55,17 @@ pub fn bind(socket: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Serves connections on `listener` for the store in `store` until the process ends.
-pub fn serve(listener: &UnixListener, store: &Path) {
+/// Serves connections on `listener` for the store in `store` until the process ends;
+/// `aggregate` answers overview sessions' aggregate queries.
+pub fn serve(listener: &UnixListener, store: &Path, aggregate: &std::sync::Arc<Aggregator>) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let store = store.to_owned();
+        let aggregate = std::sync::Arc::clone(aggregate);
         let spawned = std::thread::Builder::new()
             .name("governance-connection".into())
             .spawn(move || {
-                if let Err(e) = handle(stream, &store) {
+                if let Err(e) = handle(stream, &store, &*aggregate) {
                     #[allow(clippy::print_stderr)]
                     {
                         eprintln!("workbench governance serve: a connection ended: {e}");
@@ -69,7 +81,7 @@ pub fn serve(listener: &UnixListener, store: &Path) {
     }
 }
 
-fn handle(stream: UnixStream, store: &Path) -> std::io::Result<()> {
+fn handle(stream: UnixStream, store: &Path, aggregate: &Aggregator) -> std::io::Result<()> {
     let peer = peer_uid(&stream)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
@@ -114,6 +126,13 @@ fn handle(stream: UnixStream, store: &Path) -> std::io::Result<()> {
                 "tier": s.tier, "view": s.view}),
     )?;
     while let Some(message) = read_message(&mut reader)? {
+        if message["op"] == "aggregate" {
+            match answer_aggregate(&mut governed, store, aggregate, &message["query"]) {
+                Ok(answer) => send(&mut writer, &json!({"ok": true, "answer": answer}))?,
+                Err(reason) => refuse(&mut writer, reason)?,
+            }
+            continue;
+        }
         let cell = Cell {
             sha256: message["sha256"].as_str().unwrap_or_default().to_owned(),
             bytes: message["bytes"]
@@ -146,6 +165,43 @@ fn handle(stream: UnixStream, store: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An aggregate query of the session: asked only while the session stands, answered
+/// under the policy's minimum count, and recorded (asked, answered or refused) before
+/// the answer leaves.
+fn answer_aggregate(
+    governed: &mut Governed,
+    store: &Path,
+    aggregate: &Aggregator,
+    query: &Value,
+) -> Result<Value, String> {
+    let decision = governed.decide();
+    let result = if decision.allowed {
+        governed
+            .policy()
+            .and_then(|policy| aggregate(store, governed.session(), policy.min_cell_count, query))
+    } else {
+        Err(decision.to_string())
+    };
+    let s = governed.session();
+    let mut event = json!({"kind": "aggregate", "user": s.user, "project": s.project,
+                           "session": s.id, "query": query, "rule": Rule::Disclosure.id()});
+    match &result {
+        Ok(answer) => {
+            event["outcome"] = json!("answered");
+            for key in ["threshold", "primary", "secondary"] {
+                event[key] = answer[key].clone();
+            }
+            event["cells"] = json!(answer["rows"].as_array().map_or(0, Vec::len));
+        }
+        Err(reason) => {
+            event["outcome"] = json!("refused");
+            event["reason"] = json!(reason);
+        }
+    }
+    governed.record(event)?;
+    result
 }
 
 /// Whether a connection whose peer runs as `uid` may serve a session of `user`.
@@ -301,6 +357,17 @@ impl Client {
         .map(drop)
     }
 
+    /// Asks an aggregate query (`{"table":…,"by":[…]}`) of the session; the answer has
+    /// the disclosure rule applied (`workbench::overview::Answer`).
+    ///
+    /// # Errors
+    ///
+    /// The reason it was refused (recorded by the service).
+    pub fn aggregate(&mut self, query: &Value) -> Result<Value, String> {
+        self.ask(&json!({"op": "aggregate", "query": query}))
+            .map(|mut a| a["answer"].take())
+    }
+
     fn ask(&mut self, request: &Value) -> Result<Value, String> {
         let gone = |e: std::io::Error| {
             format!(
@@ -313,7 +380,7 @@ impl Client {
         let n = self
             .reader
             .by_ref()
-            .take(MAX_LINE)
+            .take(MAX_ANSWER)
             .read_line(&mut line)
             .map_err(gone)?;
         if n == 0 {

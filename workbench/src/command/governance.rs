@@ -492,7 +492,22 @@ pub(crate) fn run(action: Action) -> Result<()> {
                 store.display(),
                 socket.display()
             );
-            workbench_governance::service::serve(&listener, &store);
+            let aggregate: std::sync::Arc<workbench_governance::service::Aggregator> =
+                std::sync::Arc::new(
+                    |store: &std::path::Path,
+                     session: &workbench_governance::session::Session,
+                     threshold: u32,
+                     query: &serde_json::Value| {
+                        let query: workbench::overview::Query =
+                            serde_json::from_value(query.clone())
+                                .map_err(|e| format!("{}: {e}", workbench::overview::RULE))?;
+                        let basis = workbench::overview::basis_dir(store, &session.id);
+                        workbench::overview::answer(&basis, &query, threshold)
+                            .map_err(|e| e.to_string())
+                            .and_then(|a| serde_json::to_value(a).map_err(|e| e.to_string()))
+                    },
+                );
+            workbench_governance::service::serve(&listener, &store, &aggregate);
             Ok(())
         }
         Action::Register { store, html, json } => {

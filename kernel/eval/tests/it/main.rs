@@ -550,3 +550,85 @@ fn the_trimmed_standard_library_completes_as_the_whole_one() {
     }
     let _ = std::fs::remove_dir_all(&template);
 }
+
+#[test]
+fn cells_and_their_programs_make_no_namespace() {
+    // Outside the sandbox this test may make a network namespace (it runs as root, as
+    // CI does), so a refusal inside is the filter's and not the machine's.
+    let outside = std::process::Command::new("unshare")
+        .args(["--net", "true"])
+        .status();
+    assert!(
+        outside.is_ok_and(|s| s.success()),
+        "unshare --net must work outside the sandbox for this test to mean anything (run as root)"
+    );
+    let workspace = tempfile_dir("allow-list");
+    let (mut eval, _) = start_in(&workspace);
+    // A FIFO may be made in the workspace, a device node (root could, outside) not.
+    let fifo = workspace.join("pipe");
+    let device = workspace.join("null-device");
+    assert!(check(
+        &mut eval,
+        &format!(
+            "std::process::Command::new(\"mkfifo\").arg({fifo:?}).status().is_ok_and(|s| s.success())"
+        )
+    ));
+    assert!(check(
+        &mut eval,
+        &format!(
+            "std::process::Command::new(\"mknod\").arg({device:?}).args([\"c\", \"1\", \"3\"]).status().map(|s| !s.success()).unwrap_or(true)"
+        )
+    ));
+    assert!(!device.exists(), "a cell made a device node");
+    // A program the cell starts: unshare(2) is not on the allow-list.
+    assert!(check(
+        &mut eval,
+        "std::process::Command::new(\"unshare\").args([\"--net\", \"true\"]).status().map(|s| !s.success()).unwrap_or(true)"
+    ));
+    // The cell itself: clone with a namespace flag is refused (EPERM), unshare(2) is an
+    // unknown call (ENOSYS).
+    assert!(check(
+        &mut eval,
+        "std::process::Command::new(\"unshare\").args([\"--user\", \"--map-root-user\", \"true\"]).status().map(|s| !s.success()).unwrap_or(true)"
+    ));
+    // Ordinary work goes on: processes, threads, files.
+    assert!(check(
+        &mut eval,
+        "std::thread::spawn(|| 2 + 2).join().map(|v| v == 4).unwrap_or(false) && std::process::Command::new(\"true\").status().is_ok_and(|s| s.success())"
+    ));
+}
+
+#[test]
+#[allow(unsafe_code)]
+fn a_cell_past_its_memory_limit_ends_its_process_and_the_kernel_says_which_limit() {
+    // 6 GiB for this test's child and build (the default is half the machine); set
+    // before the evaluator starts any thread.
+    // SAFETY: no other thread of this test process reads the environment now.
+    unsafe { std::env::set_var("WORKBENCH_MEMORY_MIB", "6144") };
+    let (mut eval, seen) = start();
+    assert_eq!(
+        text(&eval.evaluate("1 + 1", &no_input).expect("runs")),
+        Some("2")
+    );
+    // 64 GiB: more than the limit, and more than this machine has.
+    let err = eval
+        .evaluate("let v = vec![1u8; 64 << 30];\nv.len()", &no_input)
+        .expect_err("the allocation cannot succeed");
+    match &err {
+        Error::ChildEnded(message) => assert!(
+            message.contains("memory limit of 6.0 GiB") && message.contains("WORKBENCH_MEMORY_MIB"),
+            "{message}; the cell's output: {:?}",
+            seen.lock().expect("lock")
+        ),
+        other => panic!("expected the child's end, got {other:?}"),
+    }
+    // The kernel goes on with a new process.
+    assert_eq!(
+        text(
+            &eval
+                .evaluate("2 + 2", &no_input)
+                .expect("a new process runs")
+        ),
+        Some("4")
+    );
+}
