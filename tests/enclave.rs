@@ -630,6 +630,7 @@ fn an_overview_session_counts_through_the_service_with_small_counts_suppressed_a
         {"code": "aggregate(\"registrations\", &[])?.column(\"patients\")?.u64()?.get(0).map_or(0, |n| n)"},
         {"code": "aggregate(\"samples\", &[\"case_id\"]).map(|_| ()).map_err(|e| e.to_string()).unwrap_err()"},
         {"code": "aggregate(\"registrations\", &[\"registered_on\"]).map(|_| ()).map_err(|e| e.to_string()).unwrap_err()"},
+        {"code": "std::fs::read_link(\"/proc/self/ns/net\")?.display().to_string()"},
     ]);
     let cells_file = enclave.dir.path().join("cells.json");
     std::fs::write(&cells_file, cells.to_string()).expect("cells");
@@ -707,6 +708,14 @@ fn an_overview_session_counts_through_the_service_with_small_counts_suppressed_a
         plain(5).contains("R33-disclosure") && plain(5).contains("date"),
         "{:?}",
         results[5]
+    );
+    // The kernel (and so every cell) has a network namespace of its own.
+    let ours = std::fs::read_link("/proc/self/ns/net").expect("own namespace");
+    assert!(plain(6).starts_with("net:["), "{:?}", results[6]);
+    assert_ne!(
+        plain(6),
+        ours.display().to_string(),
+        "the kernel shares the host's network"
     );
     // Every query is in the audit chain, answered or refused, with its rule.
     let audit = enclave.audit();

@@ -300,6 +300,9 @@ fn the_enclave_logs_in_with_totp_gives_each_project_its_view_and_keeps_jupyterla
         "{s}"
     );
     assert_ne!(keio["diagnoses"], kyoto["diagnoses"]);
+    // The kernel has a network namespace of its own.
+    assert!(text("kernel_netns").trim().starts_with("net:["), "{s}");
+    assert_ne!(text("kernel_netns").trim(), text("host_netns"), "{s}");
     // The overview tier gets no rows.
     assert!(text("tra_cell").contains("R33-tier"), "{s}");
     // A script in an output never ran; the sanitised rest is shown.

@@ -10,6 +10,9 @@ c.ServerApp.authorizer_class = "workbench_hub.EnclaveAuthorizer"
 c.ServerApp.kernel_spec_manager_class = "workbench_hub.EnclaveKernelSpecManager"
 c.ServerApp.terminals_enabled = False
 c.MappingKernelManager.default_kernel_name = "workbench"
+# The kernel runs in a network namespace of its own (it refuses to start otherwise):
+# ZeroMQ over Unix sockets in the runtime directory, which no namespace separates.
+c.KernelManager.transport = "ipc"
 c.KernelSpecManager.ensure_native_kernel = False
 c.LabApp.extension_manager = "readonly"
 c.LabServerApp.extension_manager = "readonly"

@@ -28,9 +28,13 @@ impl Info {
             .with_context(|| format!("parsing connection file {}", path.display()))
     }
 
-    /// The ZeroMQ endpoint for `port`.
+    /// The ZeroMQ endpoint for `port`: `tcp://IP:PORT`, or for `ipc` the socket file
+    /// `IP-PORT` as jupyter_client names it.
     pub(crate) fn endpoint(&self, port: u16) -> String {
-        format!("{}://{}:{port}", self.transport, self.ip)
+        match self.transport.as_str() {
+            "ipc" => format!("ipc://{}-{port}", self.ip),
+            transport => format!("{transport}://{}:{port}", self.ip),
+        }
     }
 }
 
@@ -51,6 +55,12 @@ mod tests {
         .expect("write");
         let info = Info::read(&path).expect("parses");
         assert_eq!(info.endpoint(info.shell_port), "tcp://127.0.0.1:5001");
+        let ipc = Info {
+            transport: "ipc".into(),
+            ip: "/tmp/kernel-1-ipc".into(),
+            ..info.clone()
+        };
+        assert_eq!(ipc.endpoint(5001), "ipc:///tmp/kernel-1-ipc-5001");
         std::fs::write(&path, "{}").expect("write");
         let err = format!("{:#}", Info::read(&path).expect_err("missing fields"));
         assert!(

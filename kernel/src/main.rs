@@ -9,6 +9,7 @@ mod connection;
 mod dispatch;
 mod governor;
 mod inspect;
+mod isolate;
 mod sanitise;
 mod server;
 
@@ -64,6 +65,19 @@ fn run() -> Result<()> {
     let connection_file =
         connection_file.with_context(|| format!("missing --connection-file FILE\n{USAGE}"))?;
     let info = connection::Info::read(&connection_file)?;
+    // A kernel of the enclave (served through the governance service) runs in a network
+    // namespace of its own, made while this is the only thread; its front end reaches it
+    // over Unix sockets. Confinement fails closed: no namespace, no kernel.
+    let enclave = std::env::var_os(governor::GOVERNOR_VAR).is_some();
+    match (info.transport.as_str(), enclave) {
+        ("ipc", _) => isolate::network().context(
+            "confinement layer `network namespace` cannot be applied; refusing to start",
+        )?,
+        (transport, true) => bail!(
+            "confinement layer `network namespace`: an enclave kernel is reached over ZeroMQ ipc (jupyter_server's KernelManager.transport = \"ipc\"), not {transport}; refusing to start"
+        ),
+        _ => {}
+    }
     let child = match child {
         Some(path) => path,
         None => default_child()?,

@@ -268,8 +268,12 @@ def main():
                 spawn(page, base, user, project)
                 open_notebook(page, base, user)
                 summary[f"{user}_cell"] = run_cell(page, code)
+                if user == "kei":
+                    summary["kernel_netns"] = run_cell(
+                        page, 'println!("{}", std::fs::read_link("/proc/self/ns/net")?.display());')
                 ctx.close()
             browser.close()
+        summary["host_netns"] = os.readlink("/proc/self/ns/net")
         print(json.dumps(summary))
     finally:
         os.killpg(up.pid, signal.SIGTERM)

@@ -10,10 +10,12 @@ environment (WORKBENCH_STORE, WORKBENCH_SESSION), as the enclave's spawner sets 
 """
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
-from jupyter_client.manager import start_new_kernel
+from jupyter_client.manager import KernelManager
 
 TIMEOUT = 300
 
@@ -51,9 +53,21 @@ def run(kc, code):
 def main():
     with open(sys.argv[1]) as handle:
         cells = json.load(handle)
-    km, kc = start_new_kernel(kernel_name="workbench", startup_timeout=TIMEOUT, cwd=sys.argv[2])
+    # An enclave kernel (served through the governance service) runs in a network
+    # namespace of its own and is reached over ZeroMQ ipc, as the enclave's JupyterLab does.
+    if os.environ.get("WORKBENCH_GOVERNOR"):
+        # An absolute socket prefix: a relative one is taken from each side's own
+        # working directory, and the kernel's is the workspace.
+        sockets = os.path.join(tempfile.mkdtemp(prefix="wb-ipc-"), "kernel")
+        km = KernelManager(kernel_name="workbench", transport="ipc", ip=sockets)
+    else:
+        km = KernelManager(kernel_name="workbench")
+    km.start_kernel(cwd=sys.argv[2])
+    kc = km.client()
     results = []
     try:
+        kc.start_channels()
+        kc.wait_for_ready(timeout=TIMEOUT)
         for cell in cells:
             if cell.get("before"):
                 subprocess.run(cell["before"], check=True, capture_output=True)
