@@ -107,15 +107,30 @@ def probe(page, method, url, body=None):
 
 
 def run_cell(page, code, timeout=300_000):
-    """Adds a cell at the end of the open notebook, runs it, returns its output text."""
-    # Below the first code cell (always an editor, whatever the rest has rendered to).
+    """Adds a cell below the first code cell of the open notebook, runs it, returns its
+    output text. On a loaded machine a key press can land while JupyterLab is still busy:
+    the code is checked in the editor, and Shift+Enter repeated until the cell is queued."""
     page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-editor").first.click()
     page.keyboard.press("Escape")
     page.keyboard.press("b")
     cell = page.locator(".jp-NotebookPanel .jp-Cell.jp-mod-active").element_handle()
-    page.keyboard.press("Enter")
+    cell.query_selector(".jp-InputArea-editor").click()
     page.keyboard.insert_text(code)
-    page.keyboard.press("Shift+Enter")
+    page.wait_for_function(
+        "([el, text]) => el.querySelector('.jp-InputArea-editor').textContent.includes(text)",
+        arg=[cell, code[:20]],
+        timeout=60_000,
+    )
+    queued = "(el) => /\\[(\\*|\\d+)\\]/.test(el.querySelector('.jp-InputPrompt').textContent)"
+    for attempt in range(3):
+        cell.query_selector(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(queued, arg=cell, timeout=60_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     page.wait_for_function(
         "(el) => /\\[\\d+\\]/.test(el.querySelector('.jp-InputPrompt').textContent)",
         arg=cell,
