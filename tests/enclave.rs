@@ -203,6 +203,42 @@ impl Enclave {
         serde_json::from_str(&out).expect("session start prints JSON")
     }
 
+    /// Runs `cells` on a freshly installed workbench kernel in `workspace`
+    /// (`tests/python/run_cells.py`) with `env` (its session), the full lake as the
+    /// kernelspec's `WORKBENCH_LAKE`; the per-cell results.
+    fn run_cells(
+        &self,
+        cells: &Value,
+        workspace: &std::path::Path,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Vec<Value> {
+        let cells_file = self.dir.path().join("cells.json");
+        std::fs::write(&cells_file, cells.to_string()).expect("cells");
+        let spec = tempfile::tempdir().expect("kernelspec");
+        workbench_ok(&[
+            "kernel",
+            "install",
+            "--prefix",
+            spec.path().to_str().expect("utf-8"),
+        ]);
+        let output = Command::new(python_path())
+            .arg(root().join("tests/python/run_cells.py"))
+            .arg(&cells_file)
+            .arg(workspace)
+            .env("JUPYTER_PATH", spec.path().join("share/jupyter"))
+            .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+            .env("WORKBENCH_LAKE", &self.lake)
+            .envs(env.iter().copied())
+            .output()
+            .expect("python runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    }
+
     fn audit(&self) -> Vec<Value> {
         std::fs::read_to_string(self.store.join("audit.jsonl"))
             .expect("audit chain")
@@ -231,9 +267,21 @@ fn rows(started: &Value, table: &str) -> Option<u64> {
 }
 
 fn reference(enclave: &Enclave, institution: &str, types: &str, agreeing: &str) -> Value {
+    reference_of(&enclave.lake, institution, types, agreeing)
+}
+
+/// The rows a session may see of the lake in `lake`, today, by pyarrow with the rules
+/// re-implemented (`tests/python/session_view_reference.py`).
+pub(crate) fn reference_of(
+    lake: &std::path::Path,
+    institution: &str,
+    types: &str,
+    agreeing: &str,
+) -> Value {
     let output = Command::new(python_path())
         .arg(root().join("tests/python/session_view_reference.py"))
-        .args([enclave.lake_str(), &today(), institution, types, agreeing])
+        .arg(lake)
+        .args([&today(), institution, types, agreeing])
         .output()
         .expect("python runs");
     assert!(
@@ -426,33 +474,15 @@ fn a_session_kernel_sees_its_view_and_nothing_else_and_every_cell_is_audited() {
         {"code": DISPLAY_SCRIPT},
         {"code": "1 + 1", "before": revoke},
     ]);
-    let cells_file = enclave.dir.path().join("cells.json");
-    std::fs::write(&cells_file, cells.to_string()).expect("cells");
-    let spec = tempfile::tempdir().expect("kernelspec");
-    workbench_ok(&[
-        "kernel",
-        "install",
-        "--prefix",
-        spec.path().to_str().expect("utf-8"),
-    ]);
-    let output = Command::new(python_path())
-        .arg(root().join("tests/python/run_cells.py"))
-        .arg(&cells_file)
-        .arg(&workspace)
-        .env("JUPYTER_PATH", spec.path().join("share/jupyter"))
-        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
-        .env("WORKBENCH_STORE", &enclave.store)
-        .env("WORKBENCH_SESSION", &session)
-        // The kernelspec's lake would be the full one: the session's view replaces it.
-        .env("WORKBENCH_LAKE", &enclave.lake)
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    // The kernelspec's lake would be the full one: the session's view replaces it.
+    let results = enclave.run_cells(
+        &cells,
+        &workspace,
+        &[
+            ("WORKBENCH_STORE", enclave.store.as_os_str()),
+            ("WORKBENCH_SESSION", session.as_ref()),
+        ],
     );
-    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
     let plain = |i: usize| results[i]["plain"].as_str().unwrap_or("").to_owned();
     // The view's rows, as the independent reading counts them.
     assert_eq!(
@@ -577,7 +607,7 @@ impl Service {
             .stderr(Stdio::null())
             .spawn()
             .expect("the service runs");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
         while !socket.exists() {
             assert!(
                 std::time::Instant::now() < deadline,
@@ -632,34 +662,16 @@ fn an_overview_session_counts_through_the_service_with_small_counts_suppressed_a
         {"code": "aggregate(\"registrations\", &[\"registered_on\"]).map(|_| ()).map_err(|e| e.to_string()).unwrap_err()"},
         {"code": "std::fs::read_link(\"/proc/self/ns/net\")?.display().to_string()"},
     ]);
-    let cells_file = enclave.dir.path().join("cells.json");
-    std::fs::write(&cells_file, cells.to_string()).expect("cells");
-    let spec = tempfile::tempdir().expect("kernelspec");
-    workbench_ok(&[
-        "kernel",
-        "install",
-        "--prefix",
-        spec.path().to_str().expect("utf-8"),
-    ]);
     let workspace = enclave.dir.path().join("workspace");
     std::fs::create_dir_all(&workspace).expect("workspace");
-    let output = Command::new(python_path())
-        .arg(root().join("tests/python/run_cells.py"))
-        .arg(&cells_file)
-        .arg(&workspace)
-        .env("JUPYTER_PATH", spec.path().join("share/jupyter"))
-        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
-        .env("WORKBENCH_GOVERNOR", &service.socket)
-        .env("WORKBENCH_SESSION", &session)
-        .env("WORKBENCH_LAKE", &enclave.lake)
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let results = enclave.run_cells(
+        &cells,
+        &workspace,
+        &[
+            ("WORKBENCH_GOVERNOR", service.socket.as_os_str()),
+            ("WORKBENCH_SESSION", session.as_ref()),
+        ],
     );
-    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
     let plain = |i: usize| {
         results[i]["plain"]
             .as_str()

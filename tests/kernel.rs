@@ -223,34 +223,6 @@ fn workbench_up_opens_jupyterlab_and_runs_the_cohort_notebook_in_chromium() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
 }
 
-/// Rows of a session's view, from the full lake by pyarrow with the rules re-implemented
-/// (`tests/python/session_view_reference.py`), for the demo projects of `workbench up`.
-fn reference_view(
-    lake: &std::path::Path,
-    institution: &str,
-    types: &str,
-    agreeing: &str,
-) -> serde_json::Value {
-    let today = Command::new("date")
-        .arg("+%F")
-        .output()
-        .expect("date runs")
-        .stdout;
-    let today = String::from_utf8(today).expect("utf-8").trim().to_owned();
-    let output = Command::new(python_path())
-        .arg(root().join("tests/python/session_view_reference.py"))
-        .arg(lake)
-        .args([&today, institution, types, agreeing])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON")
-}
-
 #[test]
 fn the_enclave_logs_in_with_totp_gives_each_project_its_view_and_keeps_jupyterlab_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -277,7 +249,8 @@ fn the_enclave_logs_in_with_totp_gives_each_project_its_view_and_keeps_jupyterla
     assert_eq!(s["error_outputs"], 0, "{s}");
     assert!(s["tables"].as_u64() >= Some(3), "{s}");
     let lake = root().join(".work/enclave/lake");
-    let kyoto = reference_view(&lake, "Kyoto University Hospital", "COAD,LUAD,STAD", "");
+    let kyoto =
+        crate::enclave::reference_of(&lake, "Kyoto University Hospital", "COAD,LUAD,STAD", "");
     let expected = format!(
         "{} cases, {} registrations",
         kyoto["visible_cases"], kyoto["registrations"]
@@ -288,7 +261,7 @@ fn the_enclave_logs_in_with_totp_gives_each_project_its_view_and_keeps_jupyterla
         s["first_output"]
     );
     // kei's project (all types, Osaka agreeing) sees a different count, equally right.
-    let keio = reference_view(
+    let keio = crate::enclave::reference_of(
         &lake,
         "Keio University Hospital",
         "all",

@@ -733,15 +733,14 @@ impl Evcxr {
     fn why_ended(&self, message: &str) -> String {
         let limits = confine::Limits::from_env();
         // The child's last words come through evcxr's stderr reader, which may lag its
-        // end: take what arrives within a moment.
-        let deadline = Instant::now() + Duration::from_millis(500);
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self
-                .stderr
-                .recv_timeout(left.min(Duration::from_millis(100)))
-            {
-                Ok(line) => Stream::Stderr.deliver(line, &self.sink, &self.cell),
-                Err(_) => break,
+        // end (more so on a loaded machine): take what arrives for a while, stopping at
+        // once when the report of a failed allocation is in. Only a child's end waits.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while runtime::lock(&self.cell.failed_allocation).is_none()
+            && let Some(left) = deadline.checked_duration_since(Instant::now())
+        {
+            if let Ok(line) = self.stderr.recv_timeout(left) {
+                Stream::Stderr.deliver(line, &self.sink, &self.cell);
             }
         }
         if let Some(line) = runtime::lock(&self.cell.failed_allocation).take() {
