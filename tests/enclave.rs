@@ -135,6 +135,82 @@ impl Enclave {
         enclave
     }
 
+    /// A synthetic programme of 2,000 cases (raw files included) whose analyst `ana`
+    /// of Kyoto has project `notebooks` (Kyoto's cases, every cancer type, detailed
+    /// tier): the notebooks run in a session of it.
+    pub(crate) fn for_notebooks() -> Enclave {
+        let dir = tempfile::tempdir().expect("tempdir");
+        workbench_ok(&[
+            "synth",
+            "--cases",
+            "2000",
+            "--out",
+            dir.path().to_str().expect("utf-8"),
+        ]);
+        let enclave = Enclave {
+            store: dir.path().join("store"),
+            lake: dir.path().join("lake"),
+            dir,
+        };
+        enclave.ok(&["governance", "init", "--lake", enclave.lake_str()], "");
+        enclave.ok(
+            &[
+                "governance",
+                "user",
+                "add",
+                "--user",
+                "ana",
+                "--role",
+                "analyst",
+                "--institution",
+                KYOTO,
+            ],
+            "ana-password-long\n",
+        );
+        enclave.ok(
+            &[
+                "governance",
+                "project",
+                "add",
+                "--project",
+                "notebooks",
+                "--forum",
+                "academic",
+                "--purpose",
+                "academic-research",
+                "--institution",
+                KYOTO,
+                "--cancer-types",
+                "all",
+                "--tier",
+                "detailed",
+                "--expires",
+                "2030-12-31",
+                "--on",
+                "2026-01-10",
+            ],
+            "",
+        );
+        enclave.ok(
+            &[
+                "governance",
+                "project",
+                "member",
+                "--project",
+                "notebooks",
+                "--user",
+                "ana",
+            ],
+            "",
+        );
+        enclave
+    }
+
+    /// The store, for a kernel's `WORKBENCH_STORE`.
+    pub(crate) fn store(&self) -> &std::path::Path {
+        &self.store
+    }
+
     fn store_str(&self) -> &str {
         self.store.to_str().expect("utf-8")
     }
@@ -185,7 +261,7 @@ impl Enclave {
     }
 
     /// `workbench session start` for `user` in `project`, as JSON.
-    fn start(&self, user: &str, project: &str) -> Value {
+    pub(crate) fn start(&self, user: &str, project: &str) -> Value {
         let out = self.ok(
             &[
                 "session",
@@ -239,7 +315,7 @@ impl Enclave {
         serde_json::from_slice(&output.stdout).expect("JSON")
     }
 
-    fn audit(&self) -> Vec<Value> {
+    pub(crate) fn audit(&self) -> Vec<Value> {
         std::fs::read_to_string(self.store.join("audit.jsonl"))
             .expect("audit chain")
             .lines()
@@ -799,4 +875,79 @@ print $s "{\"op\":\"open\",\"session\":\"$ARGV[1]\"}\n"; print scalar <$s>;"#;
     // An ended session's basis goes.
     enclave.ok(&["session", "end", "--session", &session], "");
     assert!(!basis.exists());
+}
+
+/// Live processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let status = std::fs::read_to_string(e.path().join("status")).ok()?;
+            (cmdline.contains(marker) && !status.contains("State:\tZ")).then_some(cmdline)
+        })
+        .collect()
+}
+
+#[test]
+fn fork_and_thread_bombs_meet_the_sessions_process_limit_and_the_kernel_goes_on() {
+    let enclave = Enclave::new();
+    let kyoto = enclave.start("ana", "kyoto");
+    let session = kyoto["session"].as_str().expect("session").to_owned();
+    // Under the service the kernel has a user namespace of its own, where the process
+    // limit counts this session's processes alone and holds for root too.
+    let service = Service::start(&enclave);
+    let cells = json!([
+        // The shell's classic, churning in the background while the cell waits.
+        {"code": "std::process::Command::new(\"sh\").args([\"-c\", \"wbbomb() { wbbomb | wbbomb & }; wbbomb; sleep 3\"]).status().map(|s| s.success()).unwrap_or(false)"},
+        // Processes kept by the cell until one cannot start.
+        {"code": "let mut kept = Vec::new();\nlet why = loop { match std::process::Command::new(\"sleep\").arg(\"6174\").spawn() { Ok(c) => kept.push(c), Err(e) => break e.to_string() } };\nformat!(\"{} started, then: {why}\", kept.len())"},
+        {"code": "1 + 1"},
+        // Threads count as processes.
+        {"code": "let mut held = Vec::new();\nlet why = loop { match std::thread::Builder::new().spawn(|| std::thread::sleep(std::time::Duration::from_secs(6175))) { Ok(h) => held.push(h), Err(e) => break e.to_string() } };\nformat!(\"{} threads, then: {why}\", held.len())"},
+        {"code": "2 + 2"},
+    ]);
+    let workspace = enclave.dir.path().join("workspace");
+    std::fs::create_dir_all(&workspace).expect("workspace");
+    let results = enclave.run_cells(
+        &cells,
+        &workspace,
+        &[
+            ("WORKBENCH_GOVERNOR", service.socket.as_os_str()),
+            ("WORKBENCH_SESSION", session.as_ref()),
+        ],
+    );
+    for marker in ["wbbomb", "sleep 6174"] {
+        assert_eq!(
+            processes_with(marker),
+            Vec::<String>::new(),
+            "{marker} outlived its cell"
+        );
+    }
+    for i in [1, 3] {
+        assert_eq!(results[i]["status"], "error", "cell {i}: {:?}", results[i]);
+        let said = results[i]["evalue"].as_str().unwrap_or("");
+        assert!(
+            said.contains("process limit of 512") && said.contains("RLIMIT_NPROC"),
+            "cell {i}: {:?}",
+            results[i]
+        );
+    }
+    assert_eq!(results[2]["plain"], "2", "{:?}", results[2]);
+    assert_eq!(results[4]["plain"], "4", "{:?}", results[4]);
+    // Each bomb is in the chain with its outcome.
+    let outcomes: Vec<String> = enclave
+        .audit()
+        .iter()
+        .map(|r| &r["event"])
+        .filter(|e| e["kind"] == "cell-outcome" && e["session"] == session.as_str())
+        .map(|e| e["outcome"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(outcomes.len(), 5, "{outcomes:?}");
+    // The child that held them was replaced, and the record says so.
+    assert_eq!(outcomes[1], "child-ended", "{outcomes:?}");
+    assert_eq!(outcomes[3], "child-ended", "{outcomes:?}");
 }

@@ -79,15 +79,13 @@ fn jupyter_client_behaviour() {
 #[test]
 fn every_notebook_runs_on_the_kernel() {
     let dir = kernelspec();
-    // The notebooks read the session's lake: a synthetic programme of 2,000 cases.
-    let enclave = tempfile::tempdir().expect("tempdir");
-    workbench_ok(&[
-        "synth",
-        "--cases",
-        "2000",
-        "--out",
-        enclave.path().to_str().expect("utf-8"),
-    ]);
+    // The notebooks run in a session (an analyst's detailed project over a synthetic
+    // programme of 2,000 cases) and read its view.
+    let enclave = crate::enclave::Enclave::for_notebooks();
+    let started = enclave.start("ana", "notebooks");
+    let session = started["session"].as_str().expect("session").to_owned();
+    let view = std::path::PathBuf::from(started["view"].as_str().expect("view"));
+    let scratch = tempfile::tempdir().expect("tempdir");
     let mut notebooks: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("notebooks"))
         .expect("notebooks/")
         .map(|e| e.expect("entry").path())
@@ -95,7 +93,7 @@ fn every_notebook_runs_on_the_kernel() {
         .collect();
     notebooks.sort();
     assert!(notebooks.len() >= 5, "{notebooks:?}");
-    let bundles = enclave.path().join("outputs.json");
+    let bundles = scratch.path().join("outputs.json");
     let output = Command::new(python_path())
         .arg(root().join("tests/python/run_notebooks.py"))
         .arg("--outputs")
@@ -103,8 +101,8 @@ fn every_notebook_runs_on_the_kernel() {
         .args(&notebooks)
         .env("JUPYTER_PATH", dir.path().join("share/jupyter"))
         .env("JUPYTER_RUNTIME_DIR", dir.path().join("runtime"))
-        .env("WORKBENCH_LAKE", enclave.path().join("lake"))
-        .env("WORKBENCH_SINGLE_USER", "1")
+        .env("WORKBENCH_STORE", enclave.store())
+        .env("WORKBENCH_SESSION", &session)
         .output()
         .expect("python runs");
     assert!(
@@ -172,10 +170,31 @@ fn every_notebook_runs_on_the_kernel() {
         ],
         "{report}"
     );
-    // The numbers in those outputs, against pyarrow, lifelines and SciPy.
+    // Every code cell ran in the session and is in its audit chain.
+    let code_cells: usize = notebooks
+        .iter()
+        .map(|path| {
+            let notebook: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).expect("notebook"))
+                    .expect("notebook JSON");
+            notebook["cells"]
+                .as_array()
+                .expect("cells")
+                .iter()
+                .filter(|c| c["cell_type"] == "code")
+                .count()
+        })
+        .sum();
+    let audited = enclave
+        .audit()
+        .iter()
+        .filter(|r| r["event"]["kind"] == "cell" && r["event"]["session"] == session.as_str())
+        .count();
+    assert_eq!(audited, code_cells, "cells audited in session {session}");
+    // The numbers in those outputs, against pyarrow, lifelines and SciPy, over the view.
     let values = Command::new(python_path())
         .arg(root().join("tests/python/notebook_values.py"))
-        .arg(enclave.path().join("lake"))
+        .arg(&view)
         .arg(&bundles)
         .output()
         .expect("python runs");

@@ -5,6 +5,7 @@
 //! The async side (`server`) owns the ZeroMQ sockets; the kernel thread (`dispatch`)
 //! owns the evaluator and handles shell requests one at a time.
 
+mod cgroup;
 mod connection;
 mod dispatch;
 mod governor;
@@ -69,6 +70,22 @@ fn run() -> Result<()> {
     // namespace of its own, made while this is the only thread; its front end reaches it
     // over Unix sockets. Confinement fails closed: no namespace, no kernel.
     let enclave = std::env::var_os(governor::GOVERNOR_VAR).is_some();
+    // Every process and thread of this kernel's tree counts against one bound, also when
+    // it runs as root (whom RLIMIT_NPROC does not bind). An enclave kernel without any
+    // bound refuses to start; elsewhere it says so and goes on.
+    let processes = kernel_eval::confine::Limits::for_build()
+        .processes
+        .unwrap_or(512);
+    match cgroup::limit_processes(processes) {
+        Ok(placed) => log(&format!(
+            "at most {processes} processes and threads (pids cgroup {})",
+            placed.dir.display()
+        )),
+        Err(why) if enclave => cgroup::require_bound(&why)?,
+        Err(why) => log(&format!(
+            "no pids cgroup ({why:#}): RLIMIT_NPROC alone bounds processes"
+        )),
+    }
     match (info.transport.as_str(), enclave) {
         ("ipc", _) => isolate::network().context(
             "confinement layer `network namespace` cannot be applied; refusing to start",

@@ -108,9 +108,48 @@ pub(crate) fn qualify(ty: &str, name: &str, path: &str) -> String {
     out
 }
 
+/// The paths rustc suggests for types it cannot find (`cannot find type `Child` in
+/// this scope`, with `use std::process::Child;` as help): rustc names a type by its bare
+/// name in "found" messages when that name is unique among all crates, also when the
+/// cell does not import it. Pairs of (bare name, path).
+pub(crate) fn suggested_paths(rendered: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (at, _) in rendered.match_indices("cannot find type `") {
+        let rest = &rendered[at + "cannot find type `".len()..];
+        let Some(name) = rest.split('`').next() else {
+            continue;
+        };
+        let wanted = format!("::{name};");
+        let path = rest.lines().find_map(|line| {
+            let line = line.trim_start_matches(|c: char| {
+                c.is_ascii_digit() || c == ' ' || c == '+' || c == '|'
+            });
+            line.strip_prefix("use ")
+                .filter(|l| l.ends_with(&wanted))
+                .map(|l| l.trim_end_matches(';').to_owned())
+        });
+        if let Some(path) = path
+            && !found.iter().any(|(n, _): &(String, String)| n == name)
+        {
+            found.push((name.to_owned(), path));
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rustcs_suggested_imports_name_the_types_it_could_not_find() {
+        let rendered = "error[E0425]: cannot find type `Child` in this scope\n   --> src/lib.rs:104:11\n    |\n104 | let kept: Child = x;\n    |           ^^^^^ not found in this scope\n    |\nhelp: consider importing this struct\n    |\n  3 +             use std::process::Child;\n    |\n";
+        assert_eq!(
+            suggested_paths(rendered),
+            vec![("Child".to_owned(), "std::process::Child".to_owned())]
+        );
+        assert!(suggested_paths("error[E0308]: mismatched types").is_empty());
+    }
 
     #[test]
     fn annotates_the_last_simple_binding() {

@@ -16,6 +16,7 @@ mod infer;
 mod instrument;
 mod lex;
 pub mod prelude;
+mod reap;
 pub mod relay;
 mod runtime;
 pub mod session;
@@ -128,6 +129,10 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The kernel could not become the subreaper of what cells start, so it could not
+    /// end a cell's processes with the cell; no user code ran.
+    #[error("making the kernel the subreaper of the processes cells start: {0}")]
+    Subreaper(#[source] std::io::Error),
     /// Any other evcxr failure.
     #[error("{0}")]
     Other(#[source] evcxr::Error),
@@ -308,6 +313,9 @@ impl Evcxr {
             dir: build.to_owned(),
             detail: format!("creating: {e}"),
         })?;
+        // Orphans of what a cell starts come back to the kernel, which ends them with
+        // the cell (see `reap`).
+        reap::become_subreaper().map_err(Error::Subreaper)?;
         // The build layer: this thread, and so cargo, rustc, build scripts, proc macros
         // and the evaluation child, which all start from it.
         let mut read = confine::system_reads();
@@ -556,8 +564,32 @@ impl Evcxr {
         if self.types_seen.len() >= TYPES_SEEN_MAX {
             self.types_seen.clear();
         }
+        let result = self.run_once(&typed, input);
+        // A type rustc named bare that the cell cannot see (`Child` of `std::process`):
+        // written with the path rustc suggests, once. Nothing ran: it did not compile.
+        if let Err(Error::Compilation(diagnostics)) = &result {
+            let suggested: Vec<(String, String)> = diagnostics
+                .iter()
+                .flat_map(|d| infer::suggested_paths(&d.rendered))
+                .filter(|(name, _)| found.iter().any(|(_, ty)| ty.contains(name.as_str())))
+                .collect();
+            if !suggested.is_empty() {
+                let found: Vec<(String, String)> = found
+                    .into_iter()
+                    .map(|(binding, ty)| {
+                        let ty = suggested
+                            .iter()
+                            .fold(ty, |ty, (name, path)| infer::qualify(&ty, name, path));
+                        (binding, ty)
+                    })
+                    .collect();
+                let typed = infer::annotate_all(code, &found);
+                self.types_seen.insert(key, found);
+                return self.run_once(&typed, input);
+            }
+        }
         self.types_seen.insert(key, found);
-        self.run_once(&typed, input)
+        result
     }
 
     /// What the types of a cell's new variables depend on: its code and the session's
@@ -674,6 +706,9 @@ impl Evcxr {
         self.cell.running.store(false, Ordering::SeqCst);
         let interrupted = self.cell.interrupted.swap(false, Ordering::SeqCst);
         self.drain();
+        if let Some(why) = self.end_strays() {
+            return Err(Error::ChildEnded(why));
+        }
         if self.cell.stopped.swap(false, Ordering::SeqCst) && result.is_ok() {
             // A check unwound the cell; evcxr kept the earlier variables.
             return Err(Error::Interrupted);
@@ -727,6 +762,46 @@ impl Evcxr {
 }
 
 impl Evcxr {
+    /// Ends what the cell left running (see `reap`). When the cell's processes and
+    /// threads filled the process limit, the child is replaced too (its threads or the
+    /// zombies of its own children would keep the limit full, and the next build could
+    /// not start): the message says so.
+    fn end_strays(&mut self) -> Option<String> {
+        let handle = self.context.process_handle();
+        let child = runtime::lock(&handle).id();
+        let ended = reap::end_strays(child);
+        let limit = confine::Limits::from_env().processes?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        // Forks fail at the limit; a churning bomb is stopped a little below it.
+        if ended.tasks + limit / 8 < limit {
+            if ended.processes > 0 {
+                Stream::Stderr.deliver(
+                    format!(
+                        "workbench: {} process(es) this cell started were still running at its end and were ended (a cell's processes end with the cell)",
+                        ended.processes
+                    ),
+                    &self.sink,
+                    &self.cell,
+                );
+            }
+            return None;
+        }
+        {
+            let mut child = runtime::lock(&handle);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        ended.reap_again();
+        // evcxr restarts a child it finds ended when it next runs code (keeping the
+        // session's items); a unit expression makes it find out now, not at the user's
+        // next cell.
+        let _ = self.context.execute("()");
+        Some(format!(
+            "the cell's processes and threads reached the session's process limit of {limit} (the kernel's pids cgroup, and RLIMIT_NPROC; {} counted); its {} process(es) were ended, and a new process serves the next cell, without the earlier cells' variables",
+            ended.tasks, ended.processes
+        ))
+    }
+
     /// evcxr's word on the child's end, with the limit it most likely reached: a failed
     /// allocation (the address-space limit) prints its size on stderr before the abort;
     /// SIGXCPU is the CPU-time limit; otherwise the limits are listed.

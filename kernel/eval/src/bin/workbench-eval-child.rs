@@ -5,6 +5,16 @@ fn main() {
     // runtime it runs user code, so it confines itself first; a confinement failure
     // ends it before any cell runs, and evcxr reports the failed start.
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
+        // A session of its own: the kernel tells what cells started (in this session, or
+        // in one a cell made) from its own builds (in the kernel's), and ends the former
+        // with each cell.
+        if let Err(err) = rustix::process::setsid() {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("workbench-eval-child: cannot start a session of its own: {err}");
+            }
+            std::process::exit(3);
+        }
         let result = kernel_eval::confine::Policy::from_env()
             .and_then(|policy| kernel_eval::confine::apply(&policy));
         if let Err(err) = result {

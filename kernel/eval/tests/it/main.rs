@@ -632,3 +632,48 @@ fn a_cell_past_its_memory_limit_ends_its_process_and_the_kernel_says_which_limit
         Some("4")
     );
 }
+
+/// Processes whose command line holds `marker` (a `sleep` of an unusual length).
+fn processes_with(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let state = std::fs::read_to_string(e.path().join("status")).ok()?;
+            // A zombie has ended; only its entry waits for its parent.
+            (cmdline.contains(marker) && !state.contains("State:\tZ")).then_some(cmdline)
+        })
+        .collect()
+}
+
+#[test]
+fn what_a_cell_leaves_running_ends_with_the_cell_and_the_user_is_told() {
+    let (mut eval, seen) = start();
+    // One job in the background of a shell that returns, one whose parent ended at once
+    // (re-parented, it no longer descends from the child), and one kept by the cell (its
+    // type, `std::process::Child`, is one rustc names bare: the kernel adds the path).
+    let outputs = eval
+        .evaluate(
+            "let kept = std::process::Command::new(\"sleep\").arg(\"6173\").spawn()?;\n\
+             std::process::Command::new(\"sh\").args([\"-c\", \"sleep 6171 >/dev/null 2>&1 & (sleep 6172 >/dev/null 2>&1 &)\"]).status()?.success()",
+            &no_input,
+        )
+        .expect("the cell runs");
+    assert_eq!(text(&outputs), Some("true"));
+    for marker in ["sleep 6171", "sleep 6172", "sleep 6173"] {
+        assert_eq!(
+            processes_with(marker),
+            Vec::<String>::new(),
+            "{marker} outlived its cell"
+        );
+    }
+    let told = seen.lock().expect("lock").iter().any(|o| {
+        matches!(o, Output::Stderr(text) if text.contains("3 process(es) this cell started were still running at its end and were ended"))
+    });
+    assert!(told, "{:?}", seen.lock().expect("lock"));
+    // The session goes on, with its variables.
+    assert!(check(&mut eval, "kept.id() > 0"));
+}
