@@ -18,11 +18,14 @@
 //! - `kernel`: the kernel under jupyter_kernel_test and jupyter_client.
 //! - `enclave`: sessions and their views against pyarrow, a session's kernel escaping
 //!   and audited.
+//! - `export`: the airlock's automatic checks against ACRO, and the leaks ACRO lets
+//!   through.
 
 mod analysis;
 mod depth;
 mod enclave;
 mod errors;
+mod export;
 mod governance;
 mod hostile;
 mod import;

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use polars::prelude::{AnyValue, DataFrame};
 
 pub(crate) mod cohort;
+pub(crate) mod export;
 pub(crate) mod governance;
 pub(crate) mod import;
 pub(crate) mod kernel;

@@ -19,6 +19,7 @@ pub mod cohort;
 pub mod display;
 pub mod durable;
 pub mod enclave;
+pub mod export;
 pub mod figures;
 mod hash;
 pub mod import;

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod command;
 
-use command::{cohort, governance, import, kernel, lake, qc, session, synth, up};
+use command::{cohort, export, governance, import, kernel, lake, qc, session, synth, up};
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         action: governance::AuditAction,
     },
+    /// The export airlock's automatic disclosure checks (R33, R37–R39).
+    Export {
+        #[command(subcommand)]
+        action: export::Action,
+    },
     /// Manage the Jupyter kernelspec of the workbench kernel.
     Kernel {
         #[command(subcommand)]
@@ -107,6 +112,11 @@ fn main() -> ExitCode {
         Command::Session { action } => session::run(action),
         Command::Audit { action } => governance::run_audit(action),
         Command::Kernel { action } => kernel::run(action),
+        // A verdict other than pass is an answer, not an error: exit 1 without "error:".
+        Command::Export { action } => match export::run(action) {
+            Ok(code) => return code,
+            Err(err) => Err(err),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

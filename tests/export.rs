@@ -1,0 +1,278 @@
+//! The airlock's automatic checks (`workbench export table`, `export check`) against
+//! ACRO 1.0.2 on tables we construct, and the leaks ACRO lets through, each tried.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::{python, workbench};
+
+/// `workbench export table … --json` on `csv` for `spec` (ACRO's case spec), with the
+/// exit status.
+fn table(csv: &Path, spec: &Value, person: Option<&str>, extra: &[&str]) -> (bool, Value) {
+    let mut args: Vec<String> = vec![
+        "export".into(),
+        "table".into(),
+        "--data".into(),
+        csv.to_string_lossy().into_owned(),
+        "--index".into(),
+        spec["index"].as_str().expect("index").into(),
+        "--agg".into(),
+        spec["agg"].as_str().expect("agg").into(),
+        "--json".into(),
+    ];
+    for key in ["columns", "values"] {
+        if let Some(v) = spec[key].as_str() {
+            args.push(format!("--{key}"));
+            args.push(v.into());
+        }
+    }
+    if let Some(p) = person {
+        args.extend(["--person".into(), p.into()]);
+    }
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = workbench(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let parsed: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("workbench {args:?}: {e}\n{stderr}"));
+    (out.status.success(), parsed)
+}
+
+fn cell<'a>(t: &'a Value, index: &str, column: &str) -> &'a Value {
+    t["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["index"] == json!([index]) && c["column"] == column)
+        .unwrap_or_else(|| panic!("no cell {index} × {column} in {t}"))
+}
+
+fn rules(cell: &Value) -> Vec<String> {
+    let mut r: Vec<String> = cell["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|v| v.as_str().expect("rule").to_owned())
+        .collect();
+    r.sort();
+    r
+}
+
+#[test]
+fn threshold_dominance_and_p_ratio_agree_with_acro_cell_by_cell() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = python("acro_tables.py", &[dir.path()]);
+    let cases = report.as_array().expect("cases");
+    assert_eq!(cases.len(), 7, "{report}");
+    let mut compared = 0;
+    for case in cases {
+        let name = case["name"].as_str().expect("name");
+        let csv = Path::new(case["csv"].as_str().expect("csv"));
+        let (passed, ours) = table(csv, &case["spec"], Some("patient"), &[]);
+        // ACRO's status and ours: every constructed case has a disclosive cell.
+        assert_eq!(case["status"], "fail", "{name}: ACRO {case}");
+        assert_eq!(ours["verdict"], "fail", "{name}: {ours}");
+        assert!(!passed, "{name}: a failing table exits 1");
+        // The same grid.
+        assert_eq!(
+            ours["cells"].as_array().expect("cells").len(),
+            case["cells"].as_array().expect("cells").len(),
+            "{name}"
+        );
+        for theirs in case["cells"].as_array().expect("cells") {
+            let index = theirs["index"][0].as_str().expect("label");
+            let column = theirs["column"].as_str().expect("column");
+            let mine = rules(cell(&ours, index, column));
+            let acro = rules(theirs);
+            // Where ACRO checks a rule for this statistic, we flag exactly the cells it
+            // flags (one row per patient here, no negative or missing value).
+            let checked: &[&str] = match name {
+                "count" | "median" | "min" | "max" => &["threshold", "zero"],
+                "sum" | "mean" => &["threshold", "dominance", "p-ratio"],
+                // ACRO's degrees-of-freedom mask is the number itself: every cell whose
+                // dof is not 0 is marked and the one-patient cell (dof 0) is not. The
+                // table's status is right; ours is checked against dof = patients − 1.
+                "std" => &[],
+                other => panic!("unknown case {other}"),
+            };
+            for rule in checked {
+                assert_eq!(
+                    mine.iter().any(|r| r == rule),
+                    acro.iter().any(|r| r == rule),
+                    "{name} {index} × {column}, {rule}: ours {mine:?}, ACRO {acro:?}"
+                );
+                compared += 1;
+            }
+            if name == "std" {
+                let patients = cell(&ours, index, column)["contributors"]
+                    .as_u64()
+                    .expect("n");
+                assert_eq!(
+                    mine.iter().any(|r| r == "dof"),
+                    patients.saturating_sub(1) < 10,
+                    "{index} × {column}: {patients} patients, {mine:?}"
+                );
+            }
+        }
+    }
+    assert!(compared > 100, "{compared} verdicts compared");
+}
+
+/// Writes `rows` (the first is the header) as CSV in `dir/name`.
+fn csv(dir: &Path, name: &str, rows: &[Vec<String>]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let text: String = rows.iter().map(|r| r.join(",") + "\n").collect();
+    std::fs::write(&path, text).expect("csv");
+    path
+}
+
+/// ACRO's status and flagged cells for the one-way table of `values` by `index`.
+fn acro_one(csv: &Path, index: &str, values: &str, agg: &str) -> Value {
+    python(
+        "acro_tables.py",
+        &[
+            Path::new("--one"),
+            csv,
+            Path::new(index),
+            Path::new(values),
+            Path::new(agg),
+        ],
+    )
+}
+
+#[test]
+fn the_leaks_acro_lets_through_are_caught() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Twenty patients of LUAD, one of STAD with twelve samples.
+    let mut rows = vec![vec!["patient".into(), "cancer_type".into(), "vaf".into()]];
+    for i in 0..20 {
+        rows.push(vec![
+            format!("P{i:03}"),
+            "LUAD".into(),
+            format!("0.{}", 10 + i),
+        ]);
+    }
+    for s in 0..12 {
+        rows.push(vec!["P999".into(), "STAD".into(), format!("0.{}", 30 + s)]);
+    }
+    let data = csv(dir.path(), "samples.csv", &rows);
+    let spec = |agg: &str| json!({"index": "cancer_type", "values": "vaf", "agg": agg});
+    for agg in ["count", "median", "min", "max", "mode", "mean"] {
+        // Counted by patient: STAD is one contributor however many samples.
+        let (passed, t) = table(&data, &spec(agg), Some("patient"), &[]);
+        let stad = t["cells"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .find(|c| c["index"] == json!(["STAD"]))
+            .expect("STAD");
+        assert_eq!(stad["contributors"], 1, "{agg}: {stad}");
+        assert_eq!(stad["rows"], 12, "{agg}: {stad}");
+        assert!(
+            rules(stad).contains(&"threshold".to_owned()),
+            "{agg}: {stad}"
+        );
+        assert!(!passed && t["verdict"] == "fail", "{agg}: {t}");
+        // ACRO, counting rows, lets the same table through.
+        let acro = acro_one(&data, "cancer_type", "vaf", agg);
+        assert_eq!(acro["status"], "pass", "{agg}: ACRO {acro}");
+        let luad = t["cells"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .find(|c| c["index"] == json!(["LUAD"]))
+            .expect("LUAD");
+        // A mode of twenty distinct values is one patient's value.
+        if agg == "mode" {
+            assert!(rules(luad).contains(&"threshold".to_owned()), "{luad}");
+        } else {
+            assert!(rules(luad).is_empty(), "{agg}: {luad}");
+        }
+    }
+    // One negative value flags its cell and leaves dominance on elsewhere.
+    let mut rows = vec![vec!["patient".into(), "group".into(), "dose".into()]];
+    for i in 0..10 {
+        let dose = if i == 0 { "100000" } else { "10" };
+        rows.push(vec![format!("A{i}"), "a".into(), dose.into()]);
+        let dose = if i == 0 { "-5" } else { "10" };
+        rows.push(vec![format!("B{i}"), "b".into(), dose.into()]);
+    }
+    let data = csv(dir.path(), "doses.csv", &rows);
+    let (_, t) = table(
+        &data,
+        &json!({"index": "group", "values": "dose", "agg": "sum"}),
+        Some("patient"),
+        &[],
+    );
+    let cells = t["cells"].as_array().expect("cells");
+    assert!(rules(&cells[0]).contains(&"dominance".to_owned()), "{t}");
+    assert_eq!(rules(&cells[1]), ["negative"], "{t}");
+    // ACRO: the negative value turns dominance off for the whole table (status review),
+    // and the dominated cell goes unmarked.
+    let acro = acro_one(&data, "group", "dose", "sum");
+    assert_eq!(acro["status"], "review", "{acro}");
+    assert_eq!(acro["cells"]["a"], json!([]), "{acro}");
+    // A table that is safe passes and exits 0.
+    let mut rows = vec![vec!["patient".into(), "cancer_type".into()]];
+    for i in 0..30 {
+        let t = if i % 2 == 0 { "LUAD" } else { "COAD" };
+        rows.push(vec![format!("P{i}"), t.into()]);
+    }
+    let data = csv(dir.path(), "safe.csv", &rows);
+    let (passed, t) = table(
+        &data,
+        &json!({"index": "cancer_type", "agg": "count"}),
+        Some("patient"),
+        &["--margins"],
+    );
+    assert!(passed && t["verdict"] == "pass", "{t}");
+    let total = t["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["index"] == json!(["All"]))
+        .expect("margin");
+    assert_eq!(total["value"], 30.0);
+}
+
+#[test]
+fn a_finished_table_with_a_small_count_or_sample_ids_fails_its_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let check = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("csv");
+        let out = workbench(&["export", "check", path.to_str().expect("utf-8"), "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        (out.status.success(), v)
+    };
+    let (passed, v) = check("small.csv", "cancer_type,patients\nLUAD,3\nCOAD,40\n");
+    assert!(!passed && v["verdict"] == "fail", "{v}");
+    assert_eq!(v["findings"][0]["check"], "threshold", "{v}");
+    assert_eq!(v["findings"][0]["rule"], "R33-disclosure", "{v}");
+    assert_eq!(v["findings"][0]["cells"][0]["value"], 3, "{v}");
+    let (passed, v) = check(
+        "ids.csv",
+        "sample_id,cancer_type,patients\nJCGP-000001-T1,LUAD,30\nJCGP-000002-T1,COAD,40\n",
+    );
+    assert!(!passed, "{v}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["check"] == "identifier" && f["cells"][0]["column"] == "sample_id"),
+        "{v}"
+    );
+    let (passed, v) = check("dates.csv", "diagnosed_on,patients\n2026-05-11,30\n");
+    assert!(!passed && v["findings"][0]["check"] == "date", "{v}");
+    let (passed, v) = check("safe.csv", "cancer_type,patients\nLUAD,30\nCOAD,40\n");
+    assert!(passed && v["verdict"] == "pass", "{v}");
+    // A malformed file names its record.
+    let path = dir.path().join("ragged.csv");
+    std::fs::write(&path, "a,b\n1,2\n3\n").expect("csv");
+    let out = workbench(&["export", "check", path.to_str().expect("utf-8"), "--json"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("record 3"), "{stderr}");
+}

@@ -1,0 +1,145 @@
+//! The export airlock's automatic disclosure checks (R33, R37–R39): safe tables made in the
+//! enclave from row-level data, with what each check needs kept beside every cell, and
+//! the checks of finished tables and files that ask to leave.
+//!
+//! As in ACRO, a table is made by the workbench, not handed over: dominance and p-ratio
+//! need each cell's contributions, and contributors are **patients**, not rows (a patient
+//! with three samples is one contributor). The checks and their parameters are ACRO's
+//! (minimum count 10, dominance N = 2 and K = 0.9, p-ratio 0.1, residual degrees of
+//! freedom 10, zeros disclosive), made stricter where ACRO lets disclosure through:
+//! every statistic needs the minimum of patients (ACRO counts rows, and gives a mode no
+//! minimum), the mode needs that many patients sharing it, a negative value flags its own
+//! cell instead of switching dominance off for the whole table (dominance is computed on
+//! the size of each patient's contribution), and missing values are always reported.
+
+pub mod check;
+pub mod table;
+
+use serde::Serialize;
+
+pub use check::{CheckedFile, check_csv};
+pub use table::{Agg, Cell, SafeTable, Spec, build};
+
+/// The rule every disclosure finding is made under.
+pub const RULE: &str = "R33-disclosure";
+
+/// The disclosure-control parameters (ACRO's `default.yaml` names in brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Parameters {
+    /// Fewest patients a cell may count (`safe_threshold`).
+    pub threshold: u64,
+    /// How many of the largest contributions the dominance rule adds up (`safe_nk_n`).
+    pub dominance_n: usize,
+    /// Share of a cell's total those may reach (`safe_nk_k`).
+    pub dominance_k: f64,
+    /// Least share of the largest contribution the rest must make up (`safe_pratio_p`).
+    pub p_ratio: f64,
+    /// Fewest residual degrees of freedom (`safe_dof_threshold`).
+    pub dof: u64,
+    /// Whether an empty cell of a frequency table discloses (`zeros_are_disclosive`).
+    pub zeros_are_disclosive: bool,
+}
+
+impl Default for Parameters {
+    fn default() -> Parameters {
+        Parameters {
+            threshold: 10,
+            dominance_n: 2,
+            dominance_k: 0.9,
+            p_ratio: 0.1,
+            dof: 10,
+            zeros_are_disclosive: true,
+        }
+    }
+}
+
+/// The automatic verdict on an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Nothing found.
+    Pass,
+    /// Findings a reviewer must look at (missing or negative values, free text).
+    Review,
+    /// Findings that stop the output (small or dominated cells, identifiers, dates).
+    Fail,
+}
+
+impl Verdict {
+    /// The word used in JSON and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Review => "review",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// One check's finding over an output: which check, the cells or columns it concerns,
+/// why, and how to make the output safe.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The check (`threshold`, `zero`, `dominance`, `p-ratio`, `dof`, `missing`,
+    /// `negative`, `identifier`, `date`, `free-text`, `row-level`).
+    pub check: &'static str,
+    /// The rule it is made under.
+    pub rule: &'static str,
+    /// What the finding means for the output.
+    pub verdict: Verdict,
+    /// The cells concerned (`index` labels and `column`), if any.
+    pub cells: Vec<serde_json::Value>,
+    /// Why, for a person.
+    pub message: String,
+    /// How to make the output safe.
+    pub fix: String,
+}
+
+/// The verdict of a set of findings: the strictest.
+pub fn verdict_of(findings: &[Finding]) -> Verdict {
+    findings
+        .iter()
+        .map(|f| f.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass)
+}
+
+/// How a check's flags weigh: small, empty or dominated cells and too few degrees of
+/// freedom stop an output; missing and negative values need a reviewer's eye.
+pub(crate) fn weight(check: &str) -> Verdict {
+    match check {
+        "missing" | "negative" | "free-text" | "row-level" => Verdict::Review,
+        _ => Verdict::Fail,
+    }
+}
+
+/// The fix a check's finding suggests, with the parameters in it.
+pub(crate) fn fix(check: &str, p: &Parameters) -> String {
+    match check {
+        "threshold" => format!(
+            "suppress these cells (with secondary suppression) or merge categories until every cell counts at least {} patients",
+            p.threshold
+        ),
+        "zero" => "suppress the empty cells or merge categories: an empty cell tells that nobody in the group has the attribute".into(),
+        "dominance" => format!(
+            "the {} largest patients make up {:.0}% or more of the cell: suppress it or widen its group",
+            p.dominance_n,
+            p.dominance_k * 100.0
+        ),
+        "p-ratio" => format!(
+            "the other patients add up to less than {:.0}% of the largest: suppress the cell or widen its group",
+            p.p_ratio * 100.0
+        ),
+        "dof" => format!(
+            "fewer than {} residual degrees of freedom: fit fewer parameters or use more patients",
+            p.dof
+        ),
+        "missing" => "state how missing values were handled (they are left out of the statistic)".into(),
+        "negative" => "negative values: dominance was judged on the size of each patient's contribution; a reviewer checks the cell".into(),
+        "identifier" => "remove the identifier column: no case, sample or specimen id leaves the enclave".into(),
+        "date" => "replace dates by coarser periods (year, or months since diagnosis)".into(),
+        "free-text" => "remove free text, or have a reviewer read every value".into(),
+        "row-level" => "export an aggregate table (`export::table`) instead of rows".into(),
+        _ => String::new(),
+    }
+}
