@@ -276,3 +276,76 @@ fn a_finished_table_with_a_small_count_or_sample_ids_fails_its_check() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("record 3"), "{stderr}");
 }
+
+#[test]
+fn a_suppressed_cell_cannot_be_recovered_from_a_total_as_acros_can() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rows = vec![vec!["patient".into(), "cancer_type".into(), "sex".into()]];
+    let groups = [
+        ("LUAD", "F", 30),
+        ("LUAD", "M", 3),
+        ("COAD", "F", 25),
+        ("COAD", "M", 40),
+        ("STAD", "F", 18),
+        ("STAD", "M", 22),
+    ];
+    for (t, s, n) in groups {
+        for _ in 0..n {
+            rows.push(vec![format!("P{:04}", rows.len()), t.into(), s.into()]);
+        }
+    }
+    let data = csv(dir.path(), "types.csv", &rows);
+    let patients = (rows.len() - 1) as f64;
+    // ACRO suppresses the 3 and recomputes the margins without it: the programme's
+    // published number of patients minus ACRO's grand total gives the 3 back.
+    let acro = python(
+        "acro_tables.py",
+        &[
+            Path::new("--suppressed"),
+            &data,
+            Path::new("cancer_type"),
+            Path::new("sex"),
+        ],
+    );
+    assert_eq!(acro["LUAD"]["M"], Value::Null, "{acro}");
+    let recovered = patients - acro["All"]["All"].as_f64().expect("total");
+    assert_eq!(recovered, 3.0, "ACRO's table: {acro}");
+    // Ours: the small cell and enough others so that no row or column holds a single
+    // suppressed cell; the margins are the true totals; the safe table passes.
+    let spec = json!({"index": "cancer_type", "columns": "sex", "agg": "count"});
+    let (passed, t) = table(&data, &spec, Some("patient"), &["--margins", "--suppress"]);
+    assert!(passed && t["verdict"] == "pass", "{t}");
+    assert_eq!(cell(&t, "LUAD", "M")["suppressed"], "primary", "{t}");
+    assert_eq!(cell(&t, "All", "All")["value"], patients, "{t}");
+    let inner: Vec<&Value> = t["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .filter(|c| c["index"][0] != "All" && c["column"] != "All")
+        .collect();
+    for (key, pick) in [("index", 0usize), ("column", 1)] {
+        let mut lines: std::collections::BTreeMap<String, usize> = Default::default();
+        for c in &inner {
+            // The line along the other dimension.
+            let other = if pick == 0 {
+                c["column"].to_string()
+            } else {
+                c["index"].to_string()
+            };
+            let hidden = usize::from(c["value"].is_null());
+            *lines.entry(other).or_default() += hidden;
+        }
+        for (line, hidden) in lines {
+            assert_ne!(
+                hidden, 1,
+                "{key} line {line} holds one suppressed cell: {t}"
+            );
+        }
+    }
+    let secondary = inner
+        .iter()
+        .filter(|c| c["suppressed"] == "secondary")
+        .count();
+    assert_eq!(t["changes"]["secondary"], secondary, "{t}");
+    assert!(secondary >= 1, "{t}");
+}

@@ -3,6 +3,8 @@
 Usage: acro_tables.py OUT_DIR
        acro_tables.py --one CSV INDEX VALUES AGG   (ACRO's status and flagged cells of one
                                                    one-way table of CSV)
+       acro_tables.py --suppressed CSV INDEX COLUMNS  (ACRO's suppressed frequency table
+                                                   with margins, as {row: {column: n}})
 
 Writes one CSV of row-level data per case into OUT_DIR (one row per patient, no negative
 or missing values: where ACRO's row counting and ours agree) and prints JSON: for each
@@ -89,10 +91,24 @@ def one(path, index, values, agg):
     json.dump({"status": record.status, "cells": flagged_cells(record)}, sys.stdout)
 
 
+def suppressed(path, index, columns):
+    df = pd.read_csv(path)
+    acro = ACRO(suppress=True)
+    table = acro.crosstab(df[index], df[columns], margins=True)
+    out = {
+        str(r): {str(c): (None if pd.isna(v) else float(v)) for c, v in row.items()}
+        for r, row in table.iterrows()
+    }
+    json.dump(out, sys.stdout)
+
+
 def main():
     logging.disable(logging.CRITICAL)
     if sys.argv[1] == "--one":
         one(*sys.argv[2:6])
+        return
+    if sys.argv[1] == "--suppressed":
+        suppressed(*sys.argv[2:5])
         return
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,13 @@
 //! the size of each patient's contribution), and missing values are always reported.
 
 pub mod check;
+pub mod suppress;
 pub mod table;
 
 use serde::Serialize;
 
 pub use check::{CheckedFile, check_csv};
+pub use suppress::{Changes, suppress};
 pub use table::{Agg, Cell, SafeTable, Spec, build};
 
 /// The rule every disclosure finding is made under.

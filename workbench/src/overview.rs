@@ -255,45 +255,23 @@ fn suppress(rows: &mut [Row], dims: usize, threshold: u64) -> (usize, usize) {
             primary += 1;
         }
     }
-    let mut secondary = 0;
-    loop {
-        let mut changed = false;
-        for dim in 0..dims {
-            // Lines along `dim`: rows equal in every other label.
-            let mut lines: BTreeMap<Vec<Option<String>>, Vec<usize>> = BTreeMap::new();
-            for (i, row) in rows.iter().enumerate() {
-                let key: Vec<Option<String>> = row
-                    .labels
-                    .iter()
-                    .enumerate()
-                    .filter(|(d, _)| *d != dim)
-                    .map(|(_, l)| l.clone())
-                    .collect();
-                lines.entry(key).or_default().push(i);
-            }
-            for members in lines.values() {
-                let hidden = members
-                    .iter()
-                    .filter(|&&i| rows[i].patients.is_none())
-                    .count();
-                if hidden != 1 || members.len() < 2 {
-                    continue;
-                }
-                let smallest = members
-                    .iter()
-                    .filter(|&&i| rows[i].patients.is_some())
-                    .min_by_key(|&&i| rows[i].patients);
-                if let Some(&i) = smallest {
-                    rows[i].patients = None;
-                    secondary += 1;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            return (primary, secondary);
+    if dims == 0 {
+        return (primary, 0);
+    }
+    let labels: Vec<Vec<Option<String>>> = rows.iter().map(|r| r.labels.clone()).collect();
+    let mut hidden: Vec<bool> = rows.iter().map(|r| r.patients.is_none()).collect();
+    let sizes: Vec<f64> = rows
+        .iter()
+        .map(|r| r.patients.map_or(0.0, |n| n as f64))
+        .collect();
+    let secondary =
+        crate::export::suppress::secondary(&labels, &mut hidden, &|i| sizes[i], &|_| false);
+    for (row, h) in rows.iter_mut().zip(hidden) {
+        if h {
+            row.patients = None;
         }
     }
+    (primary, secondary)
 }
 
 #[cfg(test)]

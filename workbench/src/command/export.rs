@@ -73,9 +73,16 @@ pub(crate) struct TableArgs {
     /// The column naming each row's patient (contributors are patients, not rows).
     #[arg(long)]
     person: Option<String>,
+    /// Make it safe: suppress every cell a check failed, and the cells that would give
+    /// those back from their rows, columns or totals; then check again.
+    #[arg(long)]
+    suppress: bool,
+    /// With --suppress: round counts and sums to this base.
+    #[arg(long, requires = "suppress")]
+    round: Option<u64>,
     #[command(flatten)]
     parameters: ParameterArgs,
-    /// Print JSON (`verdict`, `cells`, `findings`).
+    /// Print JSON (`verdict`, `cells`, `findings`; `changes` with --suppress).
     #[arg(long)]
     json: bool,
 }
@@ -133,16 +140,32 @@ fn table(args: &TableArgs) -> Result<ExitCode> {
         margins: args.margins,
         person: args.person.clone(),
     };
-    let table = export::build(&df, &spec, &args.parameters.parameters())
+    let parameters = args.parameters.parameters();
+    let mut table = export::build(&df, &spec, &parameters)
         .with_context(|| format!("making the table from {}", args.data.display()))?;
+    let mut changes = None;
+    if args.suppress {
+        let (safe, changed) = export::suppress(&table, args.round, &parameters);
+        table = safe;
+        changes = Some(changed);
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&table)?);
+        let mut value = serde_json::to_value(&table)?;
+        if let (Some(changes), Some(object)) = (&changes, value.as_object_mut()) {
+            object.insert("changes".into(), serde_json::to_value(changes)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
+        for line in changes.iter().flat_map(|c| &c.report) {
+            println!("{line}");
+        }
         println!("verdict: {}", table.verdict.as_str());
         for cell in &table.cells {
-            let value = cell
-                .value
-                .map_or_else(|| "-".to_owned(), |v| format!("{v}"));
+            let value = match (cell.value, cell.suppressed) {
+                (_, Some(how)) => format!("suppressed ({how})"),
+                (Some(v), None) => format!("{v}"),
+                (None, None) => "-".to_owned(),
+            };
             println!(
                 "{}{}\t{value}\t{} patients\t{}",
                 cell.index.join(" / "),

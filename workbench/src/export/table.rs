@@ -114,6 +114,9 @@ pub struct Cell {
     pub rows: usize,
     /// The checks that flagged it.
     pub rules: Vec<&'static str>,
+    /// `primary` or `secondary` once suppressed (see `suppress`); its value is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<&'static str>,
 }
 
 /// A table with its checks.
@@ -417,6 +420,7 @@ fn cell(labels: &[String], column: &Option<String>, acc: &Acc, agg: Agg, p: &Par
         contributors,
         rows: acc.rows,
         rules,
+        suppressed: None,
     }
 }
 
@@ -444,7 +448,7 @@ fn mode_patients(acc: &Acc, mode: Option<f64>) -> usize {
 }
 
 /// One finding per check that flagged cells.
-fn findings(cells: &[Cell], p: &Parameters) -> Vec<Finding> {
+pub(crate) fn findings(cells: &[Cell], p: &Parameters) -> Vec<Finding> {
     let mut by_check: BTreeMap<&'static str, Vec<&Cell>> = BTreeMap::new();
     for cell in cells {
         for rule in &cell.rules {
