@@ -548,6 +548,8 @@ fn a_session_kernel_sees_its_view_and_nothing_else_and_every_cell_is_audited() {
         {"code": ":dep evil = { \"path\" = \"/etc\" }"},
         {"code": ":dep evil = {\tpath\t= \"/etc\" }"},
         {"code": DISPLAY_SCRIPT},
+        // The airlock's safe table in a cell: patients per cancer type of the view.
+        {"code": "let safe = export::table(&table(\"registrations\")?, &[\"cancer_type\"]).make()?;\nsafe.cells.iter().map(|c| format!(\"{}={}\", c.index[0], c.contributors)).collect::<Vec<_>>().join(\";\")"},
         {"code": "1 + 1", "before": revoke},
     ]);
     // The kernelspec's lake would be the full one: the session's view replaces it.
@@ -608,14 +610,34 @@ fn a_session_kernel_sees_its_view_and_nothing_else_and_every_cell_is_audited() {
         "{:?}",
         results[10]
     );
+    // Contributors are the view's patients, as the independent reading counts them.
+    let mut counted: Vec<(String, u64)> = plain(11)
+        .trim_matches('"')
+        .split(';')
+        .map(|c| {
+            let (t, n) = c
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{:?}", results[11]));
+            (t.to_owned(), n.parse().expect("count"))
+        })
+        .collect();
+    counted.sort();
+    let mut expected: Vec<(String, u64)> = want["patients_by_cancer_type"]
+        .as_object()
+        .expect("per type")
+        .iter()
+        .map(|(t, n)| (t.clone(), n.as_u64().expect("count")))
+        .collect();
+    expected.sort();
+    assert_eq!(counted, expected, "{:?}", results[11]);
     // Revoked between cells: the next cell is refused by the rule.
-    assert_eq!(results[11]["status"], "error", "{:?}", results[11]);
+    assert_eq!(results[12]["status"], "error", "{:?}", results[12]);
     assert!(
-        results[11]["evalue"]
+        results[12]["evalue"]
             .as_str()
             .is_some_and(|e| e.contains("R36-revoked")),
         "{:?}",
-        results[11]
+        results[12]
     );
     // Every cell is in the chain by the sha256 of its code, the refused one too.
     let audit = enclave.audit();

@@ -145,3 +145,94 @@ pub(crate) fn fix(check: &str, p: &Parameters) -> String {
         _ => String::new(),
     }
 }
+
+/// A safe table as a cell asks for it: `export::table(&df, &["cancer_type"])`, then
+/// `.person("case_id")`, `.columns("stage")`, `.values("vaf", Agg::Mean)`, `.margins()`,
+/// and `.make()?` (or `.make_safe(None)?` to suppress before asking).
+#[derive(Debug, Clone)]
+pub struct TableRequest<'a> {
+    df: &'a polars::prelude::DataFrame,
+    spec: Spec,
+    parameters: Parameters,
+}
+
+/// Starts a safe table of `df` by the `index` columns (a frequency table until
+/// `.values` says otherwise). The person column defaults to `case_id` when `df` has one:
+/// contributors are patients.
+pub fn table<'a>(df: &'a polars::prelude::DataFrame, index: &[&str]) -> TableRequest<'a> {
+    let person = df
+        .get_column_names()
+        .iter()
+        .any(|n| n.as_str() == "case_id")
+        .then(|| "case_id".to_owned());
+    TableRequest {
+        df,
+        spec: Spec {
+            index: index.iter().map(|s| (*s).to_owned()).collect(),
+            columns: None,
+            values: None,
+            agg: Agg::Count,
+            margins: false,
+            person,
+        },
+        parameters: Parameters::default(),
+    }
+}
+
+impl TableRequest<'_> {
+    /// The column naming each row's patient.
+    #[must_use]
+    pub fn person(mut self, column: &str) -> Self {
+        self.spec.person = Some(column.to_owned());
+        self
+    }
+
+    /// The column whose labels make the table's columns.
+    #[must_use]
+    pub fn columns(mut self, column: &str) -> Self {
+        self.spec.columns = Some(column.to_owned());
+        self
+    }
+
+    /// The statistic of `column` in each cell.
+    #[must_use]
+    pub fn values(mut self, column: &str, agg: Agg) -> Self {
+        self.spec.values = Some(column.to_owned());
+        self.spec.agg = agg;
+        self
+    }
+
+    /// Totals per row and column, from the rows.
+    #[must_use]
+    pub fn margins(mut self) -> Self {
+        self.spec.margins = true;
+        self
+    }
+
+    /// Another minimum of patients per cell (the policy's may be stricter).
+    #[must_use]
+    pub fn threshold(mut self, patients: u64) -> Self {
+        self.parameters.threshold = patients;
+        self
+    }
+
+    /// The table, checked.
+    ///
+    /// # Errors
+    ///
+    /// A column is missing or not numeric, or the table would be too fine.
+    pub fn make(&self) -> Result<SafeTable, table::Error> {
+        build(self.df, &self.spec, &self.parameters)
+    }
+
+    /// The table, checked, with failing cells suppressed (and those that would give them
+    /// back), rounded to `round` if given.
+    ///
+    /// # Errors
+    ///
+    /// As [`TableRequest::make`].
+    pub fn make_safe(&self, round: Option<u64>) -> Result<SafeTable, table::Error> {
+        let table = self.make()?;
+        Ok(suppress(&table, round, &self.parameters).0)
+    }
+}

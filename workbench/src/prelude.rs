@@ -8,6 +8,7 @@ pub use polars::prelude::*;
 
 pub use crate::cohort::{self, Cohort, Criteria, Query};
 pub use crate::display::{FrameDisplay, Html, Render, Svg, show};
+pub use crate::export::{self, Agg};
 pub use crate::lake::{Lake, Table};
 pub use crate::session::{aggregate, lake, table};
 pub use crate::survival::{self, KaplanMeier, Observation, Survival};

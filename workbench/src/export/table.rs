@@ -140,6 +140,131 @@ pub struct SafeTable {
     pub notes: Vec<String>,
 }
 
+impl SafeTable {
+    /// The table as HTML: one row per index label, flagged cells marked with their
+    /// checks, suppressed cells shown as such; the verdict and findings below.
+    pub fn to_html(&self) -> crate::display::Html {
+        use crate::display::escape;
+        use std::fmt::Write as _;
+        let mut columns: Vec<Option<String>> = Vec::new();
+        for c in &self.cells {
+            if !columns.contains(&c.column) {
+                columns.push(c.column.clone());
+            }
+        }
+        // Only what the kernel's sanitiser keeps: no style or title attributes, so a flagged
+        // cell says its checks in words.
+        let mut html = String::from("<table class=\"dataframe\"><thead><tr>");
+        let mut text = format!("{} table: {}\n", self.agg_name(), self.verdict.as_str());
+        for name in &self.index {
+            let _ = write!(html, "<th>{}</th>", escape(name));
+        }
+        for c in &columns {
+            let _ = write!(
+                html,
+                "<th>{}</th>",
+                escape(c.as_deref().unwrap_or(self.agg_name()))
+            );
+        }
+        html.push_str("</tr></thead><tbody>");
+        let width = columns.len().max(1);
+        for row in self.cells.chunks(width) {
+            html.push_str("<tr>");
+            for label in &row[0].index {
+                let _ = write!(html, "<th>{}</th>", escape(label));
+            }
+            let mut line = row[0].index.join(" / ");
+            for cell in row {
+                let shown = match (cell.suppressed, cell.value) {
+                    (Some(how), _) => format!("suppressed ({how})"),
+                    (None, Some(v)) => format_value(v),
+                    (None, None) => "–".to_owned(),
+                };
+                let flags = cell.rules.join(", ");
+                if flags.is_empty() {
+                    let _ = write!(html, "<td>{}</td>", escape(&shown));
+                } else {
+                    let _ = write!(
+                        html,
+                        "<td><b>{}</b> <small>(flagged: {})</small></td>",
+                        escape(&shown),
+                        escape(&flags)
+                    );
+                }
+                let _ = write!(
+                    line,
+                    "\t{shown}{}",
+                    if flags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{flags}]")
+                    }
+                );
+            }
+            html.push_str("</tr>");
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let _ = write!(
+            html,
+            "</tbody></table><p>Verdict: <b>{}</b></p><ul>",
+            self.verdict.as_str()
+        );
+        for f in &self.findings {
+            let _ = write!(
+                html,
+                "<li>{} ({}): {}; {}</li>",
+                escape(f.check),
+                escape(f.rule),
+                escape(&f.message),
+                escape(&f.fix)
+            );
+            let _ = writeln!(
+                text,
+                "{} {}: {}; {}",
+                f.verdict.as_str(),
+                f.check,
+                f.message,
+                f.fix
+            );
+        }
+        html.push_str("</ul>");
+        crate::display::Html { html, text }
+    }
+
+    fn agg_name(&self) -> &'static str {
+        match self.agg {
+            Agg::Count => "count",
+            Agg::Sum => "sum",
+            Agg::Mean => "mean",
+            Agg::Median => "median",
+            Agg::Min => "min",
+            Agg::Max => "max",
+            Agg::Mode => "mode",
+            Agg::Std => "std",
+        }
+    }
+
+    /// Shows the table as the cell's result (called by evcxr for a cell's last value).
+    pub fn evcxr_display(&self) {
+        self.to_html().evcxr_display();
+    }
+}
+
+fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+impl crate::display::Render for SafeTable {
+    fn bundle(&self) -> crate::display::Bundle {
+        self.to_html().bundle()
+    }
+}
+
 /// What one cell holds while rows are read.
 #[derive(Debug, Default)]
 struct Acc {
@@ -545,6 +670,22 @@ mod tests {
             "{a:?}"
         );
         assert_eq!(b.rules, vec!["negative"], "{b:?}");
+    }
+
+    #[test]
+    fn the_html_marks_flagged_and_suppressed_cells_in_words() {
+        let df = frame(&["A", "A", "B"], &["p1", "p2", "p3"], &[1.0, 2.0, 3.0]);
+        let t = build(&df, &spec(Agg::Count, true), &Parameters::default()).expect("table");
+        let html = t.to_html();
+        assert!(
+            html.html
+                .contains("<b>2</b> <small>(flagged: threshold)</small>"),
+            "{}",
+            html.html
+        );
+        assert!(html.text.contains("fail threshold"), "{}", html.text);
+        let (safe, _) = crate::export::suppress(&t, None, &Parameters::default());
+        assert!(safe.to_html().html.contains("suppressed (primary)"));
     }
 
     #[test]
