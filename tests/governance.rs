@@ -26,6 +26,23 @@ impl Gov {
         gov
     }
 
+    /// A store whose decisions read `lake`'s registrations (the embargo clocks).
+    fn with_lake(lake: &Path) -> Gov {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = dir.path().join("store");
+        let gov = Gov { _dir: dir, store };
+        gov.ok(
+            &[
+                "governance",
+                "init",
+                "--lake",
+                lake.to_str().expect("utf-8"),
+            ],
+            "",
+        );
+        gov
+    }
+
     fn store(&self) -> &str {
         self.store.to_str().expect("utf-8")
     }
@@ -353,7 +370,11 @@ fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
 
 /// The programme's parties: two hospitals, a company, a committee.
 fn programme() -> Gov {
-    let gov = Gov::new();
+    programme_of(Gov::new())
+}
+
+/// The programme's parties in `gov`'s store.
+fn programme_of(gov: Gov) -> Gov {
     gov.user("acq_a", "acquirer", "Hospital A", &[]);
     gov.user("ana_a", "analyst", "Hospital A", &[]);
     gov.user("acq_b", "acquirer", "Hospital B", &[]);
@@ -1995,4 +2016,342 @@ fn parallel_wrong_passwords_lock_the_account_at_the_policys_count() {
         (Some(8), &Value::Bool(true)),
         "{eve}"
     );
+}
+
+/// `workbench export request` of `file` by `user` in `project`, as JSON.
+fn export_request(
+    gov: &Gov,
+    user: &str,
+    project: &str,
+    file: &Path,
+    intent: &str,
+    extra: &[&str],
+) -> Value {
+    let mut args = vec![
+        "export",
+        "request",
+        "--user",
+        user,
+        "--project",
+        project,
+        "--file",
+        file.to_str().expect("utf-8"),
+        "--intent",
+        intent,
+        "--justification",
+        "a test",
+        "--on",
+        "2026-12-04",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&gov.ok(&args, "")).expect("JSON")
+}
+
+fn vote(gov: &Gov, request: &str, user: &str, vote: &str) -> Value {
+    serde_json::from_str(&gov.ok(
+        &[
+            "export",
+            "review",
+            "--request",
+            request,
+            "--user",
+            user,
+            "--vote",
+            vote,
+            "--comment",
+            "read it",
+            "--json",
+        ],
+        "",
+    ))
+    .expect("JSON")
+}
+
+#[test]
+fn the_airlock_takes_two_unconflicted_blind_reviewers_and_releases_only_what_they_approved_unchanged()
+ {
+    let lake = synthetic_lake("800");
+    let gov = programme_of(Gov::with_lake(&lake.path().join("lake")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("file");
+        path
+    };
+    let safe = write("counts.csv", "cancer_type,patients\nLUAD,30\nBRCA,40\n");
+    // Only a project's member asks, and the object is checked at once.
+    gov.refused(
+        &[
+            "export",
+            "request",
+            "--user",
+            "ind",
+            "--project",
+            "acad",
+            "--file",
+            safe.to_str().expect("utf-8"),
+            "--intent",
+            "publication",
+            "--justification",
+            "x",
+        ],
+        "",
+        "R36-member",
+    );
+    let r = export_request(&gov, "ana_a", "acad", &safe, "publication", &[]);
+    assert_eq!(r["verdict"], "pass", "{r}");
+    let id = r["request"].as_str().expect("id").to_owned();
+    let reviewers: Vec<String> = r["reviewers"]
+        .as_array()
+        .expect("reviewers")
+        .iter()
+        .map(|v| v.as_str().expect("name").to_owned())
+        .collect();
+    // Never the author's institution (com_a is Hospital A's); two of both sexes first.
+    assert!(!reviewers.contains(&"com_a".to_owned()), "{r}");
+    assert_eq!(reviewers.len(), 3, "{r}");
+    assert_eq!(&reviewers[..2], ["com_f", "com_m"], "{r}");
+    // The author is no reviewer; a conflicted member neither; nor one who was not chosen.
+    gov.refused(
+        &[
+            "export",
+            "review",
+            "--request",
+            &id,
+            "--user",
+            "ana_a",
+            "--vote",
+            "approve",
+        ],
+        "",
+        "R18-role",
+    );
+    gov.refused(
+        &[
+            "export",
+            "review",
+            "--request",
+            &id,
+            "--user",
+            "com_a",
+            "--vote",
+            "approve",
+        ],
+        "",
+        "R37-conflict",
+    );
+    // The tie-breaker waits for a tie.
+    gov.refused(
+        &[
+            "export",
+            "review",
+            "--request",
+            &id,
+            "--user",
+            &reviewers[2],
+            "--vote",
+            "approve",
+        ],
+        "",
+        "R39-export",
+    );
+    // One approval is not enough to release.
+    assert_eq!(vote(&gov, &id, "com_f", "approve")["state"], "submitted");
+    let out = dir.path().join("release");
+    gov.refused(
+        &[
+            "export",
+            "release",
+            "--request",
+            &id,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        "",
+        "R39-export",
+    );
+    // Blind: the second reviewer sees no vote yet, the first sees their own.
+    let shown: Value =
+        serde_json::from_str(&gov.ok(&["export", "show", "--request", &id, "--user", "com_m"], ""))
+            .expect("JSON");
+    assert_eq!(shown["reviews"], serde_json::json!([]), "{shown}");
+    assert_eq!(shown["votes"], 1, "{shown}");
+    let shown: Value =
+        serde_json::from_str(&gov.ok(&["export", "show", "--request", &id, "--user", "com_f"], ""))
+            .expect("JSON");
+    assert_eq!(
+        shown["reviews"].as_array().map(Vec::len),
+        Some(1),
+        "{shown}"
+    );
+    // The second approval decides; a decided request takes no more votes.
+    assert_eq!(vote(&gov, &id, "com_m", "approve")["state"], "approved");
+    gov.refused(
+        &[
+            "export",
+            "review",
+            "--request",
+            &id,
+            "--user",
+            &reviewers[2],
+            "--vote",
+            "reject",
+        ],
+        "",
+        "R39-export",
+    );
+    let released: Value = serde_json::from_str(&gov.ok(
+        &[
+            "export",
+            "release",
+            "--request",
+            &id,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--json",
+        ],
+        "",
+    ))
+    .expect("JSON");
+    assert_eq!(released["state"], "released", "{released}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("counts.csv")).expect("released file"),
+        std::fs::read_to_string(&safe).expect("file")
+    );
+    let key = gov.ok(&["export", "key"], "").trim().to_owned();
+    let verified: Value = serde_json::from_str(&workbench_ok(&[
+        "export",
+        "verify",
+        out.to_str().expect("utf-8"),
+        "--key",
+        &key,
+        "--json",
+    ]))
+    .expect("JSON");
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(
+        verified["manifest"]["reviews"].as_array().map(Vec::len),
+        Some(2)
+    );
+    // A tampered manifest no longer verifies.
+    let manifest = out.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replace("com_m", "com_x")).expect("tamper");
+    let bad = crate::support::workbench(&[
+        "export",
+        "verify",
+        out.to_str().expect("utf-8"),
+        "--key",
+        &key,
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not verify"));
+    // A small count fails its checks and cannot be approved.
+    let small = write("small.csv", "cancer_type,patients\nLUAD,3\nBRCA,40\n");
+    let r = export_request(&gov, "ana_a", "acad", &small, "internal-use", &[]);
+    assert_eq!(r["verdict"], "fail", "{r}");
+    let small_id = r["request"].as_str().expect("id").to_owned();
+    gov.refused(
+        &[
+            "export",
+            "review",
+            "--request",
+            &small_id,
+            "--user",
+            "com_f",
+            "--vote",
+            "approve",
+        ],
+        "",
+        "R33-disclosure",
+    );
+    // Two reviewers who disagree: the third decides.
+    let other = write("other.csv", "cancer_type,patients\nLUAD,31\nBRCA,41\n");
+    let r = export_request(&gov, "ana_a", "acad", &other, "internal-use", &[]);
+    let tie = r["request"].as_str().expect("id").to_owned();
+    vote(&gov, &tie, "com_f", "approve");
+    assert_eq!(vote(&gov, &tie, "com_m", "reject")["state"], "submitted");
+    assert_eq!(
+        vote(&gov, &tie, &reviewers[2], "approve")["state"],
+        "approved"
+    );
+    // An object changed in the spool after its review is not released.
+    let spool = gov
+        .store
+        .join("spool")
+        .join(r["sha256"].as_str().expect("sha"));
+    std::fs::write(&spool, "cancer_type,patients\nLUAD,3\n").expect("tamper");
+    gov.refused(
+        &[
+            "export",
+            "release",
+            "--request",
+            &tie,
+            "--out",
+            dir.path().join("tampered").to_str().expect("utf-8"),
+        ],
+        "",
+        "R39-export",
+    );
+    assert!(!dir.path().join("tampered").exists());
+    // Industry: a publication drawing on a cancer type in embargo fails; the same
+    // table as a patent filing does not wait.
+    let r = export_request(
+        &gov,
+        "ind",
+        "indus",
+        &safe,
+        "publication",
+        &["--cancer-types", "LUAD"],
+    );
+    assert_eq!(r["verdict"], "fail", "{r}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["check"] == "embargo" && f["rule"] == "R34-embargo"),
+        "{r}"
+    );
+    let r = export_request(
+        &gov,
+        "ind",
+        "indus",
+        &safe,
+        "patent-filing",
+        &["--cancer-types", "LUAD"],
+    );
+    assert_eq!(r["verdict"], "pass", "{r}");
+    // PharmaX's declared conflict keeps com_x off the industry project's requests.
+    assert!(
+        !r["reviewers"]
+            .as_array()
+            .expect("reviewers")
+            .iter()
+            .any(|v| v == "com_x"),
+        "{r}"
+    );
+    // Every step is in the chain, and the chain holds.
+    let audit: Vec<Value> = std::fs::read_to_string(gov.store.join("audit.jsonl"))
+        .expect("audit")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record"))
+        .collect();
+    for kind in [
+        "export-request",
+        "export-review",
+        "export-release",
+        "forum-notification",
+        "export-review-refused",
+        "export-release-refused",
+        "export-request-refused",
+    ] {
+        assert!(
+            audit.iter().any(|r| r["event"]["kind"] == kind),
+            "no {kind} record"
+        );
+    }
+    let verified = gov.ok(&["audit", "verify", "--json"], "");
+    assert!(verified.contains("\"ok\": true"), "{verified}");
 }

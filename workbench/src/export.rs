@@ -13,6 +13,7 @@
 //! the size of each patient's contribution), and missing values are always reported.
 
 pub mod check;
+pub mod release;
 pub mod suppress;
 pub mod table;
 

@@ -86,11 +86,14 @@ pub enum Rule {
     /// R33/R34: every number an aggregate returns counts at least the policy's minimum of
     /// patients; smaller ones (and the ones that would reveal them) are suppressed.
     Disclosure,
+    /// R39: only an approved, unchanged object leaves, by a signed release; decided
+    /// requests never change.
+    Export,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 38] = [
+    pub const ALL: [Rule; 39] = [
         Self::Consent,
         Self::ConsentMissing,
         Self::ConsentWithdrawn,
@@ -129,6 +132,7 @@ impl Rule {
         Self::Audit,
         Self::Session,
         Self::Disclosure,
+        Self::Export,
     ];
 
     /// The stable id (`R31-withdrawn`).
@@ -172,6 +176,7 @@ impl Rule {
             Self::Audit => "R18-audit",
             Self::Session => "R18-session",
             Self::Disclosure => "R33-disclosure",
+            Self::Export => "R39-export",
         }
     }
 }

@@ -13,7 +13,12 @@ use crate::Decision;
 
 /// The sha256 of a cell's code, as lowercase hex: the audit keeps the hash, not the code.
 pub fn code_sha256(code: &str) -> String {
-    Sha256::digest(code.as_bytes())
+    sha256_hex(code.as_bytes())
+}
+
+/// The sha256 of `bytes` as lowercase hex (cells' code, frozen export objects).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -11,6 +11,7 @@
 //! lake's rows.
 
 pub mod access;
+pub mod airlock;
 pub mod audit;
 pub mod committee;
 pub mod consent;

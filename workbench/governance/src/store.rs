@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::Policy;
+use crate::airlock::{ExportRequest, Review, State};
 use crate::audit::{self, Chain, Head};
 use crate::committee::Conflict;
 use crate::embargo::Length;
@@ -140,6 +141,27 @@ pub enum Change {
         /// When.
         at: String,
     },
+    /// A request to take an object out (its object already frozen in the spool); the
+    /// request it replaces, if still undecided, is superseded.
+    ExportRequest(ExportRequest),
+    /// A reviewer's vote, moving the request from `from` to `to`.
+    ExportReview {
+        /// The vote.
+        review: Review,
+        /// The state the vote was decided in.
+        from: State,
+        /// The state after it.
+        to: State,
+    },
+    /// A request moved from `from` to `to` (released).
+    ExportState {
+        /// The request.
+        request: String,
+        /// The state the move was decided in.
+        from: State,
+        /// The state after it.
+        to: State,
+    },
     /// A new policy version.
     Policy {
         /// The parameters.
@@ -175,6 +197,12 @@ pub trait Store {
     fn setting(&self, key: &str) -> Result<Option<String>, Error>;
     /// A notebook session.
     fn session(&self, id: &str) -> Result<Option<Session>, Error>;
+    /// An export request.
+    fn export_request(&self, id: &str) -> Result<Option<ExportRequest>, Error>;
+    /// A project's export requests, oldest first.
+    fn export_requests(&self, project: &str) -> Result<Vec<ExportRequest>, Error>;
+    /// The votes on an export request, in the order cast.
+    fn export_reviews(&self, request: &str) -> Result<Vec<Review>, Error>;
     /// Applies `change` and records `event` in the audit chain, both or neither.
     fn apply(&mut self, change: &Change, event: Value) -> Result<(), Error>;
     /// Verifies the audit chain against what the store knows was written.
@@ -285,6 +313,23 @@ const MIGRATIONS: &[&str] = &[
         started TEXT NOT NULL,
         ended TEXT,
         basis TEXT NOT NULL
+    );
+    ",
+    // 4: the export airlock: requests (frozen objects, by sha256) and their reviews. The
+    // body is the request as JSON; the state is its own column so that a transition is
+    // written only from the state it was decided in.
+    r"
+    CREATE TABLE export_requests (
+        id TEXT PRIMARY KEY,
+        project TEXT NOT NULL REFERENCES projects(id),
+        state TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE export_reviews (
+        request TEXT NOT NULL REFERENCES export_requests(id),
+        reviewer TEXT NOT NULL REFERENCES users(name),
+        body TEXT NOT NULL,
+        PRIMARY KEY (request, reviewer)
     );
     ",
 ];
@@ -547,6 +592,37 @@ impl Sqlite {
         tx.commit().map_err(&db_err)
     }
 
+    /// Moves export request `id` from `from` to `to` (its column and its body); false
+    /// when it is not in `from` (any more).
+    fn move_request(
+        tx: &rusqlite::Transaction<'_>,
+        id: &str,
+        from: State,
+        to: State,
+    ) -> rusqlite::Result<bool> {
+        let body: Option<String> = tx
+            .query_row(
+                "SELECT body FROM export_requests WHERE id = ?1 AND state = ?2",
+                params![id, from.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(body) = body else {
+            return Ok(false);
+        };
+        let mut request: ExportRequest = serde_json::from_str(&body).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        request.state = to;
+        let body = serde_json::to_string(&request)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        tx.execute(
+            "UPDATE export_requests SET state = ?2, body = ?3 WHERE id = ?1",
+            params![id, to.as_str(), body],
+        )?;
+        Ok(true)
+    }
+
     /// Writes `change`; `Ok(Some(why))` when the facts changed under the caller since it
     /// decided (a TOTP step used meanwhile, a revocation already earlier), so nothing is
     /// written.
@@ -747,6 +823,47 @@ impl Sqlite {
                         basis
                     ],
                 )?;
+            }
+            Change::ExportRequest(request) => {
+                let body = serde_json::to_string(request)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                tx.execute(
+                    "INSERT INTO export_requests (id, project, state, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![request.id, request.project, request.state.as_str(), body],
+                )?;
+                if let Some(old) = &request.replaces {
+                    Self::move_request(tx, old, State::Submitted, State::Superseded)?;
+                }
+            }
+            Change::ExportReview { review, from, to } => {
+                let body = serde_json::to_string(review)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                let inserted = tx.execute(
+                    "INSERT INTO export_reviews (request, reviewer, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (request, reviewer) DO NOTHING",
+                    params![review.request, review.reviewer, body],
+                )?;
+                if inserted == 0 {
+                    return Ok(Some(format!(
+                        "{} has already voted on request {}",
+                        review.reviewer, review.request
+                    )));
+                }
+                if !Self::move_request(tx, &review.request, *from, *to)? {
+                    return Ok(Some(format!(
+                        "request {} is no longer {}",
+                        review.request,
+                        from.as_str()
+                    )));
+                }
+            }
+            Change::ExportState { request, from, to } => {
+                if !Self::move_request(tx, request, *from, *to)? {
+                    return Ok(Some(format!(
+                        "request {request} is no longer {}",
+                        from.as_str()
+                    )));
+                }
             }
             Change::EndSession { id, at } => {
                 // The first end stands.
@@ -1030,6 +1147,58 @@ impl Store for Sqlite {
                     agreed_by: split(&agreed).into_iter().collect(),
                     by,
                 })
+            })
+            .collect()
+    }
+
+    fn export_request(&self, id: &str) -> Result<Option<ExportRequest>, Error> {
+        let body: Option<String> = self
+            .db
+            .query_row(
+                "SELECT body FROM export_requests WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.db_err())?;
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|e| self.corrupt(format!("export request {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    fn export_requests(&self, project: &str) -> Result<Vec<ExportRequest>, Error> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT body FROM export_requests WHERE project = ?1 ORDER BY rowid")
+            .map_err(self.db_err())?;
+        let bodies: Vec<String> = stmt
+            .query_map([project], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(self.db_err())?;
+        bodies
+            .iter()
+            .map(|b| {
+                serde_json::from_str(b)
+                    .map_err(|e| self.corrupt(format!("an export request of {project}: {e}")))
+            })
+            .collect()
+    }
+
+    fn export_reviews(&self, request: &str) -> Result<Vec<Review>, Error> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT body FROM export_reviews WHERE request = ?1 ORDER BY rowid")
+            .map_err(self.db_err())?;
+        let bodies: Vec<String> = stmt
+            .query_map([request], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(self.db_err())?;
+        bodies
+            .iter()
+            .map(|b| {
+                serde_json::from_str(b)
+                    .map_err(|e| self.corrupt(format!("a review of {request}: {e}")))
             })
             .collect()
     }

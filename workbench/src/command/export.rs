@@ -17,6 +17,127 @@ pub(crate) enum Action {
     /// each cell's contributors for the checks, and check every cell. Exit 0 on pass, 1
     /// otherwise.
     Table(TableArgs),
+    /// Ask for an object (a table, figure, notebook or file) to leave: it is checked,
+    /// frozen by its sha256 in the store's spool, and given two committee reviewers.
+    Request(RequestArgs),
+    /// A chosen reviewer's vote: approve, request-changes or reject, with a comment.
+    Review(ReviewArgs),
+    /// A request, with the votes its viewer may see (blind until two are in).
+    Show(ShowArgs),
+    /// Release an approved, unchanged object into a new directory with a signed manifest.
+    Release(ReleaseArgs),
+    /// Verify a release offline: the manifest's signature and every file's sha256.
+    Verify(VerifyArgs),
+    /// Print the enclave's public release key (hex), which verifiers pin.
+    Key(KeyArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RequestArgs {
+    /// The governance store.
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// Who asks.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// The project the object comes from.
+    #[arg(long)]
+    pub(crate) project: String,
+    /// The object.
+    #[arg(long)]
+    pub(crate) file: PathBuf,
+    /// internal-use, publication, patent-filing or forum-notification.
+    #[arg(long)]
+    pub(crate) intent: String,
+    /// Why it should leave.
+    #[arg(long)]
+    pub(crate) justification: String,
+    /// The cancer types its data come from (an industry publication waits for each
+    /// one's embargo to end, R34).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) cancer_types: Vec<String>,
+    /// An earlier request this changed object replaces (its reviews do not carry over).
+    #[arg(long)]
+    pub(crate) replaces: Option<String>,
+    /// The day of the request (default: today), for the embargo clock.
+    #[arg(long)]
+    pub(crate) on: Option<chrono::NaiveDate>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ReviewArgs {
+    /// The governance store.
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// The request.
+    #[arg(long)]
+    pub(crate) request: String,
+    /// The reviewer.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// approve, request-changes or reject.
+    #[arg(long)]
+    pub(crate) vote: String,
+    /// The reviewer's comment.
+    #[arg(long, default_value = "")]
+    pub(crate) comment: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ShowArgs {
+    /// The governance store.
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// The request.
+    #[arg(long)]
+    pub(crate) request: String,
+    /// Who looks (reviewers see others' votes only once two are in).
+    #[arg(long)]
+    pub(crate) user: String,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ReleaseArgs {
+    /// The governance store.
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// The approved request.
+    #[arg(long)]
+    pub(crate) request: String,
+    /// The new release directory.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The release directory.
+    pub(crate) dir: PathBuf,
+    /// The enclave's public key (hex), as published by the programme.
+    #[arg(long, required_unless_present = "store")]
+    pub(crate) key: Option<String>,
+    /// Or: the store whose key signed it.
+    #[arg(long)]
+    pub(crate) store: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct KeyArgs {
+    /// The governance store.
+    #[arg(long)]
+    pub(crate) store: PathBuf,
 }
 
 /// The disclosure-control parameters a command may change.
@@ -24,7 +145,7 @@ pub(crate) enum Action {
 pub(crate) struct ParameterArgs {
     /// Fewest patients a cell may count.
     #[arg(long, default_value_t = Parameters::default().threshold)]
-    threshold: u64,
+    pub(crate) threshold: u64,
 }
 
 impl ParameterArgs {
@@ -39,58 +160,64 @@ impl ParameterArgs {
 #[derive(clap::Args)]
 pub(crate) struct CheckArgs {
     /// The table, as CSV with a header.
-    file: PathBuf,
+    pub(crate) file: PathBuf,
     /// The columns holding counts (default: every integer column).
     #[arg(long, value_delimiter = ',')]
-    counts: Option<Vec<String>>,
+    pub(crate) counts: Option<Vec<String>>,
     #[command(flatten)]
-    parameters: ParameterArgs,
+    pub(crate) parameters: ParameterArgs,
     /// Print JSON (`verdict`, `findings`).
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(clap::Args)]
 pub(crate) struct TableArgs {
     /// The row-level data: CSV with a header, or Parquet.
     #[arg(long)]
-    data: PathBuf,
+    pub(crate) data: PathBuf,
     /// The columns whose labels make the rows.
     #[arg(long, value_delimiter = ',', required = true)]
-    index: Vec<String>,
+    pub(crate) index: Vec<String>,
     /// The column whose labels make the columns.
     #[arg(long)]
-    columns: Option<String>,
+    pub(crate) columns: Option<String>,
     /// The column the statistic is of.
     #[arg(long)]
-    values: Option<String>,
+    pub(crate) values: Option<String>,
     /// The statistic: count, sum, mean, median, min, max, mode or std.
     #[arg(long, default_value = "count")]
-    agg: Agg,
+    pub(crate) agg: Agg,
     /// Add totals per row and column (`All`), computed from the rows.
     #[arg(long)]
-    margins: bool,
+    pub(crate) margins: bool,
     /// The column naming each row's patient (contributors are patients, not rows).
     #[arg(long)]
-    person: Option<String>,
+    pub(crate) person: Option<String>,
     /// Make it safe: suppress every cell a check failed, and the cells that would give
     /// those back from their rows, columns or totals; then check again.
     #[arg(long)]
-    suppress: bool,
+    pub(crate) suppress: bool,
     /// With --suppress: round counts and sums to this base.
     #[arg(long, requires = "suppress")]
-    round: Option<u64>,
+    pub(crate) round: Option<u64>,
     #[command(flatten)]
-    parameters: ParameterArgs,
+    pub(crate) parameters: ParameterArgs,
     /// Print JSON (`verdict`, `cells`, `findings`; `changes` with --suppress).
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 pub(crate) fn run(action: Action) -> Result<ExitCode> {
     match action {
         Action::Check(args) => check(&args),
         Action::Table(args) => table(&args),
+        Action::Request(args) => super::airlock::request(&args),
+        Action::Review(args) => super::airlock::review(&args),
+        Action::Show(args) => super::airlock::show(&args),
+        Action::Release(args) => super::airlock::release(&args),
+        Action::Verify(args) => super::airlock::verify(&args),
+        Action::Key(args) => super::airlock::key(&args),
     }
 }
 

@@ -572,13 +572,13 @@ fn print_json(value: &Value) -> Result<()> {
     Ok(())
 }
 
-fn known_user(store: &Sqlite, name: &str) -> Result<User> {
+pub(crate) fn known_user(store: &Sqlite, name: &str) -> Result<User> {
     store
         .user(name)?
         .with_context(|| format!("no user {name:?} in the store"))
 }
 
-fn known_project(store: &Sqlite, id: &str) -> Result<Project> {
+pub(crate) fn known_project(store: &Sqlite, id: &str) -> Result<Project> {
     store
         .project(id)?
         .with_context(|| format!("no project {id:?} in the store"))
@@ -941,7 +941,7 @@ fn project_json(p: &Project) -> Value {
     })
 }
 
-fn committee_members(store: &Sqlite) -> Result<Vec<Member>> {
+pub(crate) fn committee_members(store: &Sqlite) -> Result<Vec<Member>> {
     let mut members = Vec::new();
     for user in store.users()? {
         if user.role == Role::Committee {
@@ -952,7 +952,7 @@ fn committee_members(store: &Sqlite) -> Result<Vec<Member>> {
     Ok(members)
 }
 
-fn member_users(store: &Sqlite, project: &Project) -> Result<Vec<User>> {
+pub(crate) fn member_users(store: &Sqlite, project: &Project) -> Result<Vec<User>> {
     project
         .members
         .iter()

@@ -1,0 +1,431 @@
+//! `workbench export request|review|show|release|verify|key`: the airlock's requests,
+//! blind reviews and signed releases, every step decided by a named rule and audited.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use workbench::export::{self, Parameters, release};
+use workbench_governance::airlock::{self, ExportRequest, Intent, Review, State, Vote};
+use workbench_governance::committee;
+use workbench_governance::consent::Forum;
+use workbench_governance::embargo;
+use workbench_governance::store::{Change, Sqlite, Store, new_id};
+use workbench_governance::{Decision, Rule};
+
+use super::export::{KeyArgs, ReleaseArgs, RequestArgs, ReviewArgs, ShowArgs, VerifyArgs};
+use super::governance::{committee_members, known_project, known_user, member_users};
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Records a refusal and fails with it.
+fn refuse(store: &mut Sqlite, mut event: Value, decision: &Decision) -> Result<ExitCode> {
+    event["decision"] = serde_json::to_value(decision)?;
+    store.record(event)?;
+    bail!("{decision}");
+}
+
+/// The automatic checks of an object by its kind: a CSV table is checked cell by cell
+/// and for identifiers, dates, free text and row-level data; anything else (a figure, a
+/// notebook, a document) goes to the reviewers to be read whole.
+fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Result<(String, Value)> {
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        let checked = export::check_csv(bytes, None, parameters)
+            .with_context(|| format!("checking {}", file.display()))?;
+        return Ok((
+            checked.verdict.as_str().to_owned(),
+            serde_json::to_value(&checked.findings)?,
+        ));
+    }
+    Ok((
+        "review".to_owned(),
+        json!([{
+            "check": "content", "rule": export::RULE, "verdict": "review", "cells": [],
+            "message": "not a table the workbench can check cell by cell",
+            "fix": "reviewers read it whole; a table goes through export::table first",
+        }]),
+    ))
+}
+
+pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
+    let mut store = Sqlite::open(&args.store)?;
+    let project = known_project(&store, &args.project)?;
+    let author = known_user(&store, &args.user)?;
+    let intent = Intent::parse(&args.intent).map_err(anyhow::Error::msg)?;
+    let on = args.on.unwrap_or_else(workbench::lake::today);
+    let event = json!({"kind": "export-request-refused", "project": project.id,
+        "user": author.name, "intent": intent, "file": args.file.display().to_string()});
+    if !project.members.contains(&author.name) {
+        let d = Decision::deny(
+            Rule::Member,
+            format!("{} is not a member of project {}", author.name, project.id),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    if let Some(revoked) = project.revoked_on.filter(|r| *r <= on) {
+        let d = Decision::deny(
+            Rule::Revoked,
+            format!("project {} was revoked on {revoked}", project.id),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    if on > project.expires {
+        let d = Decision::deny(
+            Rule::Expired,
+            format!(
+                "project {}'s licence expired on {}",
+                project.id, project.expires
+            ),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| workbench::durable::is_plain_name(n, 200))
+        .with_context(|| {
+            format!(
+                "{}: name the object with letters, digits, '.', '_' and '-'",
+                args.file.display()
+            )
+        })?;
+    let (_, policy) = store.policy()?;
+    let parameters = Parameters {
+        threshold: u64::from(policy.min_cell_count),
+        ..Parameters::default()
+    };
+    let (mut verdict, mut findings) = automatic_checks(&args.file, &bytes, &parameters)?;
+    // R34: an industry publication waits until every cancer type it draws on is out of
+    // embargo; a patent filing never waits.
+    if project.forum == Forum::Industry && intent == Intent::Publication {
+        let release = if args.cancer_types.is_empty() {
+            Decision::deny(
+                Rule::Embargo,
+                "an industry publication names the cancer types it draws on (--cancer-types), so that each one's embargo clock can be checked",
+            )
+        } else {
+            let lake = store
+                .setting("lake")?
+                .context("the store has no lake: `workbench governance init --lake DIR`")?;
+            let clocks = workbench::Lake::open(Path::new(&lake))?.embargo_clocks(
+                &store.embargo_lengths()?,
+                &policy,
+                on,
+            )?;
+            let types: Vec<&str> = args.cancer_types.iter().map(String::as_str).collect();
+            embargo::decide_release(&clocks, &types, embargo::Release::Publication)
+        };
+        if !release.allowed {
+            verdict = "fail".to_owned();
+            if let Some(list) = findings.as_array_mut() {
+                list.push(json!({"check": "embargo", "rule": release.rule.id(), "verdict": "fail",
+                    "cells": [], "message": release.reason, "fix": "wait for the embargo to end, or file a patent first (R34)"}));
+            }
+        }
+    }
+    // Two reviewers free of conflicts, of both sexes where the committee allows, and a
+    // third for a tie.
+    let members = member_users(&store, &project)?;
+    let committee = committee_members(&store)?;
+    let composition = committee::composition(&committee);
+    if !composition.allowed {
+        return refuse(&mut store, event, &composition);
+    }
+    let candidates = committee::reviewers(
+        &committee,
+        committee::Request {
+            author: Some(&author),
+            project: &project,
+            members: &members,
+        },
+    );
+    let eligible: Vec<&committee::Candidate> =
+        candidates.iter().filter(|c| c.decision.allowed).collect();
+    if eligible.len() < 2 {
+        let d = Decision::deny(
+            Rule::Conflict,
+            format!(
+                "the committee has {} member(s) free of conflicts with this request; two are needed",
+                eligible.len()
+            ),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    let first = eligible[0];
+    let second = eligible
+        .iter()
+        .skip(1)
+        .find(|c| c.sex.is_some() && c.sex != first.sex)
+        .unwrap_or(&eligible[1]);
+    let mut reviewers = vec![first.user.clone(), second.user.clone()];
+    if let Some(third) = eligible.iter().find(|c| !reviewers.contains(&c.user)) {
+        reviewers.push(third.user.clone());
+    }
+    if let Some(old) = &args.replaces {
+        let earlier = store
+            .export_request(old)?
+            .with_context(|| format!("no export request {old}"))?;
+        if earlier.author != author.name || earlier.project != project.id {
+            let d = Decision::deny(
+                Rule::Export,
+                format!(
+                    "request {old} is not {}'s in project {}",
+                    author.name, project.id
+                ),
+            );
+            return refuse(&mut store, event, &d);
+        }
+    }
+    let sha256 = release::freeze(&args.store, &bytes)?;
+    let request = ExportRequest {
+        id: new_id()?,
+        project: project.id.clone(),
+        author: author.name.clone(),
+        file_name,
+        sha256: sha256.clone(),
+        bytes: bytes.len() as u64,
+        intent,
+        justification: args.justification.clone(),
+        cancer_types: args.cancer_types.clone(),
+        verdict: verdict.clone(),
+        findings: findings.clone(),
+        state: State::Submitted,
+        created: now(),
+        replaces: args.replaces.clone(),
+        reviewers: reviewers.clone(),
+    };
+    let event = json!({"kind": "export-request", "request": request.id, "project": project.id,
+        "user": author.name, "sha256": sha256, "intent": intent, "verdict": verdict,
+        "reviewers": reviewers, "replaces": request.replaces, "rule": Rule::Export.id()});
+    store.apply(&Change::ExportRequest(request.clone()), event)?;
+    let out = json!({"request": request.id, "sha256": sha256, "verdict": verdict,
+        "findings": findings, "state": request.state, "reviewers": reviewers});
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "request {} ({}): automatic verdict {verdict}; reviewers {}",
+            request.id,
+            &sha256[..12],
+            reviewers.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn review(args: &ReviewArgs) -> Result<ExitCode> {
+    let mut store = Sqlite::open(&args.store)?;
+    let request = store
+        .export_request(&args.request)?
+        .with_context(|| format!("no export request {}", args.request))?;
+    let vote = Vote::parse(&args.vote).map_err(anyhow::Error::msg)?;
+    let reviewer = known_user(&store, &args.user)?;
+    let event = json!({"kind": "export-review-refused", "request": request.id,
+        "user": reviewer.name, "vote": vote});
+    // The committee's rules hold at the vote too (a conflict declared since).
+    let project = known_project(&store, &request.project)?;
+    let author = known_user(&store, &request.author)?;
+    let members = member_users(&store, &project)?;
+    let committee = committee_members(&store)?;
+    let eligible = match committee.iter().find(|m| m.user.name == reviewer.name) {
+        Some(member) => committee::eligibility(
+            member,
+            committee::Request {
+                author: Some(&author),
+                project: &project,
+                members: &members,
+            },
+        ),
+        None => Decision::deny(
+            Rule::Role,
+            format!("{} is not a committee member", reviewer.name),
+        ),
+    };
+    if !eligible.allowed {
+        return refuse(&mut store, event, &eligible);
+    }
+    let reviews = store.export_reviews(&request.id)?;
+    let may = airlock::may_vote(&request, &reviews, &reviewer.name, vote);
+    if !may.allowed {
+        return refuse(&mut store, event, &may);
+    }
+    // The object voted on is the one frozen: a changed spool file stops the vote.
+    if let Err(err) = release::frozen(&args.store, &request.sha256) {
+        let d = Decision::deny(Rule::Export, err.to_string());
+        return refuse(&mut store, event, &d);
+    }
+    let mut votes: Vec<Vote> = reviews.iter().map(|r| r.vote).collect();
+    votes.push(vote);
+    let to = airlock::state_after(&votes);
+    let review = Review {
+        request: request.id.clone(),
+        reviewer: reviewer.name.clone(),
+        vote,
+        comment: args.comment.clone(),
+        at: now(),
+    };
+    let event = json!({"kind": "export-review", "request": request.id, "user": reviewer.name,
+        "vote": vote, "state": to, "rule": Rule::Export.id()});
+    store.apply(
+        &Change::ExportReview {
+            review,
+            from: request.state,
+            to,
+        },
+        event,
+    )?;
+    let out = json!({"request": request.id, "vote": vote, "state": to, "votes": votes.len()});
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{}: {} voted; request is {}",
+            request.id,
+            reviewer.name,
+            to.as_str()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn show(args: &ShowArgs) -> Result<ExitCode> {
+    let store = Sqlite::open(&args.store)?;
+    let request = store
+        .export_request(&args.request)?
+        .with_context(|| format!("no export request {}", args.request))?;
+    let viewer = known_user(&store, &args.user)?;
+    let involved = viewer.name == request.author || request.reviewers.contains(&viewer.name);
+    if !involved && viewer.role != workbench_governance::people::Role::Admin {
+        bail!(
+            "{}",
+            Decision::deny(
+                Rule::Export,
+                format!(
+                    "{} is neither the author nor a reviewer of request {}",
+                    viewer.name, request.id
+                )
+            )
+        );
+    }
+    let reviews = store.export_reviews(&request.id)?;
+    let visible = airlock::visible_reviews(&reviews, &viewer.name, request.state);
+    let out = json!({"request": request, "votes": reviews.len(), "reviews": visible});
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn release(args: &ReleaseArgs) -> Result<ExitCode> {
+    let mut store = Sqlite::open(&args.store)?;
+    let request = store
+        .export_request(&args.request)?
+        .with_context(|| format!("no export request {}", args.request))?;
+    let event = json!({"kind": "export-release-refused", "request": request.id});
+    if request.state != State::Approved {
+        let d = Decision::deny(
+            Rule::Export,
+            format!(
+                "request {} is {}: only an approved request is released",
+                request.id,
+                request.state.as_str()
+            ),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    let bytes = match release::frozen(&args.store, &request.sha256) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let d = Decision::deny(Rule::Export, err.to_string());
+            return refuse(&mut store, event, &d);
+        }
+    };
+    let key = release::key(&args.store)?;
+    let reviews = store.export_reviews(&request.id)?;
+    let released_at = now();
+    let manifest = json!({
+        "format": "workbench-release/1",
+        "request": request.id,
+        "project": request.project,
+        "author": request.author,
+        "intent": request.intent,
+        "justification": request.justification,
+        "cancer_types": request.cancer_types,
+        "requested": request.created,
+        "released": released_at,
+        "files": [{"name": request.file_name, "sha256": request.sha256, "bytes": bytes.len()}],
+        "checks": {"verdict": request.verdict, "findings": request.findings},
+        "reviews": reviews,
+        "rule": Rule::Export.id(),
+        "key": release::public_hex(&key),
+    });
+    release::write(&args.out, &request.file_name, &bytes, &manifest, &key)?;
+    let manifest_sha = workbench_governance::events::sha256_hex(
+        &std::fs::read(args.out.join(release::MANIFEST)).context("reading the manifest back")?,
+    );
+    let event = json!({"kind": "export-release", "request": request.id, "project": request.project,
+        "sha256": request.sha256, "manifest_sha256": manifest_sha, "rule": Rule::Export.id()});
+    store.apply(
+        &Change::ExportState {
+            request: request.id.clone(),
+            from: State::Approved,
+            to: State::Released,
+        },
+        event,
+    )?;
+    // R33/R34: publications and notifications are notified to the project's forum.
+    if matches!(
+        request.intent,
+        Intent::Publication | Intent::ForumNotification
+    ) {
+        let project = known_project(&store, &request.project)?;
+        store.record(json!({"kind": "forum-notification",
+            "forum": workbench_governance::project::forum_name(project.forum),
+            "project": project.id, "request": request.id, "file": request.file_name,
+            "intent": request.intent,
+            "rule": if project.forum == Forum::Industry { "R34-overview" } else { "R33-overview" }}))?;
+    }
+    let out = json!({"request": request.id, "out": args.out.display().to_string(),
+        "manifest_sha256": manifest_sha, "state": State::Released});
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("released {} into {}", request.id, args.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn verify(args: &VerifyArgs) -> Result<ExitCode> {
+    let key = match (&args.key, &args.store) {
+        (Some(key), _) => key.clone(),
+        (None, Some(store)) => release::public_hex(&release::key(store)?),
+        (None, None) => bail!("give --key HEX (the programme's published key) or --store"),
+    };
+    let manifest = release::verify(&args.dir, &key)
+        .with_context(|| format!("verifying {}", args.dir.display()))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"ok": true, "manifest": manifest}))?
+        );
+    } else {
+        println!(
+            "{}: signature and files verify (request {})",
+            args.dir.display(),
+            manifest["request"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn key(args: &KeyArgs) -> Result<ExitCode> {
+    println!("{}", release::public_hex(&release::key(&args.store)?));
+    Ok(ExitCode::SUCCESS)
+}
