@@ -2247,6 +2247,31 @@ fn the_airlock_takes_two_unconflicted_blind_reviewers_and_releases_only_what_the
     ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("does not verify"));
+    // Two releases whose difference reveals a small group: LUAD 30 out, then LUAD 33.
+    let close = write("close.csv", "cancer_type,patients\nLUAD,33\nBRCA,40\n");
+    let r = export_request(&gov, "ana_a", "acad", &close, "internal-use", &[]);
+    assert_eq!(r["verdict"], "fail", "{r}");
+    let found = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["check"] == "differencing")
+        .unwrap_or_else(|| panic!("no differencing finding: {r}"));
+    assert_eq!(found["cells"][0]["difference"], 3, "{r}");
+    assert_eq!(found["cells"][0]["earlier_request"], id.as_str(), "{r}");
+    let checked = gov.run(
+        &[
+            "export",
+            "check",
+            close.to_str().expect("utf-8"),
+            "--project",
+            "acad",
+            "--json",
+        ],
+        "",
+    );
+    assert!(!checked.status.success());
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("differencing"));
     // A small count fails its checks and cannot be approved.
     let small = write("small.csv", "cancer_type,patients\nLUAD,3\nBRCA,40\n");
     let r = export_request(&gov, "ana_a", "acad", &small, "internal-use", &[]);
@@ -2267,7 +2292,7 @@ fn the_airlock_takes_two_unconflicted_blind_reviewers_and_releases_only_what_the
         "R33-disclosure",
     );
     // Two reviewers who disagree: the third decides.
-    let other = write("other.csv", "cancer_type,patients\nLUAD,31\nBRCA,41\n");
+    let other = write("other.csv", "cancer_type,patients\nLUAD,60\nBRCA,80\n");
     let r = export_request(&gov, "ana_a", "acad", &other, "internal-use", &[]);
     let tie = r["request"].as_str().expect("id").to_owned();
     vote(&gov, &tie, "com_f", "approve");

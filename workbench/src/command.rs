@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use polars::prelude::{AnyValue, DataFrame};
 
-mod airlock;
+pub(crate) mod airlock;
 pub(crate) mod cohort;
 pub(crate) mod export;
 pub(crate) mod governance;

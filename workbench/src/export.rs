@@ -19,7 +19,7 @@ pub mod table;
 
 use serde::Serialize;
 
-pub use check::{CheckedFile, check_csv};
+pub use check::{CheckedFile, check_csv, differencing};
 pub use suppress::{Changes, suppress};
 pub use table::{Agg, Cell, SafeTable, Spec, build};
 
@@ -143,6 +143,10 @@ pub(crate) fn fix(check: &str, p: &Parameters) -> String {
         "date" => "replace dates by coarser periods (year, or months since diagnosis)".into(),
         "free-text" => "remove free text, or have a reviewer read every value".into(),
         "row-level" => "export an aggregate table (`export::table`) instead of rows".into(),
+        "differencing" => format!(
+            "suppress or round these counts (differences from earlier releases must be 0 or at least {})",
+            p.threshold
+        ),
         _ => String::new(),
     }
 }

@@ -53,6 +53,46 @@ fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Resul
     ))
 }
 
+/// The project's released CSV tables, for differencing: (request id, bytes). A frozen
+/// object that changed is left out with a warning (the release itself still verifies).
+pub(crate) fn released_tables(
+    store: &Sqlite,
+    dir: &Path,
+    project: &str,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for r in store.export_requests(project)? {
+        if r.state != State::Released || !r.file_name.to_ascii_lowercase().ends_with(".csv") {
+            continue;
+        }
+        match release::frozen(dir, &r.sha256) {
+            Ok(bytes) => out.push((r.id, bytes)),
+            Err(err) => eprintln!("warning: release {} left out of differencing: {err}", r.id),
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the differencing finding of `bytes` against the project's releases, if any.
+fn add_differencing(
+    store: &Sqlite,
+    dir: &Path,
+    project: &str,
+    bytes: &[u8],
+    parameters: &Parameters,
+    verdict: &mut String,
+    findings: &mut Value,
+) -> Result<()> {
+    let earlier = released_tables(store, dir, project)?;
+    if let Some(found) = export::differencing(bytes, &earlier, None, parameters)? {
+        *verdict = "fail".to_owned();
+        if let Some(list) = findings.as_array_mut() {
+            list.push(serde_json::to_value(&found)?);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
     let mut store = Sqlite::open(&args.store)?;
     let project = known_project(&store, &args.project)?;
@@ -104,6 +144,21 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
         ..Parameters::default()
     };
     let (mut verdict, mut findings) = automatic_checks(&args.file, &bytes, &parameters)?;
+    if args
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        add_differencing(
+            &store,
+            &args.store,
+            &project.id,
+            &bytes,
+            &parameters,
+            &mut verdict,
+            &mut findings,
+        )?;
+    }
     // R34: an industry publication waits until every cancer type it draws on is out of
     // embargo; a patent filing never waits.
     if project.forum == Forum::Industry && intent == Intent::Publication {

@@ -166,6 +166,12 @@ pub(crate) struct CheckArgs {
     pub(crate) counts: Option<Vec<String>>,
     #[command(flatten)]
     pub(crate) parameters: ParameterArgs,
+    /// With --project: also compare with the project's earlier releases (differencing).
+    #[arg(long, requires = "project")]
+    pub(crate) store: Option<PathBuf>,
+    /// The project whose releases to compare with.
+    #[arg(long, requires = "store")]
+    pub(crate) project: Option<String>,
     /// Print JSON (`verdict`, `findings`).
     #[arg(long)]
     pub(crate) json: bool,
@@ -232,12 +238,19 @@ fn exit(verdict: Verdict) -> ExitCode {
 fn check(args: &CheckArgs) -> Result<ExitCode> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let checked = export::check_csv(
-        &bytes,
-        args.counts.as_deref(),
-        &args.parameters.parameters(),
-    )
-    .with_context(|| format!("checking {}", args.file.display()))?;
+    let parameters = args.parameters.parameters();
+    let mut checked = export::check_csv(&bytes, args.counts.as_deref(), &parameters)
+        .with_context(|| format!("checking {}", args.file.display()))?;
+    if let (Some(dir), Some(project)) = (&args.store, &args.project) {
+        let store = workbench_governance::store::Sqlite::open(dir)?;
+        let earlier = super::airlock::released_tables(&store, dir, project)?;
+        if let Some(found) =
+            export::differencing(&bytes, &earlier, args.counts.as_deref(), &parameters)?
+        {
+            checked.findings.push(found);
+            checked.verdict = export::verdict_of(&checked.findings);
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&checked)?);
     } else {

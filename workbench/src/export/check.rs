@@ -54,43 +54,11 @@ pub fn check_csv(
     counts: Option<&[String]>,
     p: &Parameters,
 ) -> Result<CheckedFile, Error> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|source| Error::Csv { record: 1, source })?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|source| Error::Csv {
-            record: i as u64 + 2,
-            source,
-        })?;
-        rows.push(record.iter().map(|v| v.trim().to_owned()).collect());
-    }
-    let count_columns: Vec<usize> = match counts {
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                columns
-                    .iter()
-                    .position(|c| c == n)
-                    .ok_or_else(|| Error::NoColumn(n.clone()))
-            })
-            .collect::<Result<_, _>>()?,
-        None => (0..columns.len())
-            .filter(|&c| {
-                let mut any = false;
-                let all = rows.iter().all(|r| {
-                    let v = &r[c];
-                    any |= !v.is_empty();
-                    v.is_empty() || v.parse::<i64>().is_ok()
-                });
-                all && any
-            })
-            .collect(),
-    };
+    let Parsed {
+        columns,
+        rows,
+        counts: count_columns,
+    } = parse(bytes, counts)?;
     let mut flagged: Vec<(&'static str, serde_json::Value)> = Vec::new();
     let threshold = i64::try_from(p.threshold).unwrap_or(i64::MAX);
     for (r, row) in rows.iter().enumerate() {
@@ -153,6 +121,145 @@ pub fn check_csv(
         columns,
         parameters: *p,
     })
+}
+
+/// A CSV table: its columns, rows, and which columns hold counts.
+struct Parsed {
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+    counts: Vec<usize>,
+}
+
+fn parse(bytes: &[u8], counts: Option<&[String]>) -> Result<Parsed, Error> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|source| Error::Csv { record: 1, source })?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|source| Error::Csv {
+            record: i as u64 + 2,
+            source,
+        })?;
+        rows.push(record.iter().map(|v| v.trim().to_owned()).collect());
+    }
+    let counts: Vec<usize> = match counts {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                columns
+                    .iter()
+                    .position(|c| c == n)
+                    .ok_or_else(|| Error::NoColumn(n.clone()))
+            })
+            .collect::<Result<_, _>>()?,
+        None => (0..columns.len())
+            .filter(|&c| {
+                let mut any = false;
+                let all = rows.iter().all(|r| {
+                    let v = &r[c];
+                    any |= !v.is_empty();
+                    v.is_empty() || v.parse::<i64>().is_ok()
+                });
+                all && any
+            })
+            .collect(),
+    };
+    Ok(Parsed {
+        columns,
+        rows,
+        counts,
+    })
+}
+
+/// Differencing against the project's earlier releases (`earlier`: request id and the
+/// released CSV): a row of `bytes` with the same labels as a row of an earlier table
+/// (same label columns), whose count in a column of the same name differs by less than
+/// the threshold, tells the size of the small group between the two (R33-disclosure).
+/// Earlier objects that are not such tables are skipped.
+///
+/// # Errors
+///
+/// `bytes` is not a readable CSV.
+pub fn differencing(
+    bytes: &[u8],
+    earlier: &[(String, Vec<u8>)],
+    counts: Option<&[String]>,
+    p: &Parameters,
+) -> Result<Option<Finding>, Error> {
+    let new = parse(bytes, counts)?;
+    let labels_of = |t: &Parsed| -> Vec<String> {
+        (0..t.columns.len())
+            .filter(|c| !t.counts.contains(c))
+            .map(|c| t.columns[c].clone())
+            .collect()
+    };
+    let new_labels = labels_of(&new);
+    let threshold = i64::try_from(p.threshold).unwrap_or(i64::MAX);
+    let mut cells = Vec::new();
+    for (request, old_bytes) in earlier {
+        let Ok(old) = parse(old_bytes, None) else {
+            continue;
+        };
+        let mut old_labels = labels_of(&old);
+        let mut sorted_new = new_labels.clone();
+        old_labels.sort();
+        sorted_new.sort();
+        if old_labels != sorted_new || new_labels.is_empty() {
+            continue;
+        }
+        let key = |t: &Parsed, row: &[String]| -> Vec<String> {
+            new_labels
+                .iter()
+                .map(|name| {
+                    t.columns
+                        .iter()
+                        .position(|c| c == name)
+                        .map_or_else(String::new, |c| row[c].clone())
+                })
+                .collect()
+        };
+        let old_rows: std::collections::HashMap<Vec<String>, &Vec<String>> =
+            old.rows.iter().map(|r| (key(&old, r), r)).collect();
+        for (r, row) in new.rows.iter().enumerate() {
+            let Some(old_row) = old_rows.get(&key(&new, row)) else {
+                continue;
+            };
+            for &c in &new.counts {
+                let Some(oc) = old
+                    .counts
+                    .iter()
+                    .copied()
+                    .find(|&oc| old.columns[oc] == new.columns[c])
+                else {
+                    continue;
+                };
+                let (Ok(a), Ok(b)) = (row[c].parse::<i64>(), old_row[oc].parse::<i64>()) else {
+                    continue;
+                };
+                let d = (a - b).abs();
+                if d > 0 && d < threshold {
+                    cells.push(serde_json::json!({"row": r + 1, "column": new.columns[c],
+                        "value": a, "earlier": b, "earlier_request": request, "difference": d}));
+                }
+            }
+        }
+    }
+    Ok((!cells.is_empty()).then(|| Finding {
+        check: "differencing",
+        rule: RULE,
+        verdict: Verdict::Fail,
+        message: format!(
+            "{} count(s) differ from an earlier release of the project by less than {}: the difference is a small group",
+            cells.len(),
+            p.threshold
+        ),
+        cells,
+        fix: fix("differencing", p),
+    }))
 }
 
 fn message(check: &str, n: usize, p: &Parameters) -> String {

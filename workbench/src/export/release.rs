@@ -191,7 +191,8 @@ pub fn verify(dir: &Path, public: &str) -> Result<serde_json::Value, Error> {
         std::fs::read_to_string(&signature_path).map_err(io("reading", &signature_path))?;
     let unhex = |s: &str| -> Option<Vec<u8>> {
         let s = s.trim();
-        s.len().is_multiple_of(2)
+        s.len()
+            .is_multiple_of(2)
             .then(|| {
                 (0..s.len())
                     .step_by(2)
