@@ -35,6 +35,16 @@ ACCOUNT_PREFIX = "wb-"
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def _parents(path):
+    """The directories above `path`, outermost first, without `/`."""
+    parents = []
+    parent = os.path.dirname(path)
+    while parent != "/":
+        parents.insert(0, parent)
+        parent = os.path.dirname(parent)
+    return parents
+
+
 def _env(name):
     value = os.environ.get(name)
     if not value:
@@ -201,12 +211,20 @@ class WorkbenchSpawner(LocalProcessSpawner):
         bwrap = [
             "bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--hostname", "enclave",
-            "--ro-bind", "/", "/",
+        ]
+        # A tree of its own: the system's programs and libraries, /etc without its
+        # secrets, the product's checkout (its binaries, the prelude, the virtualenv),
+        # the toolchain, and below the session's view, workspace and service socket.
+        # No /home, /root, /var, /srv, /opt, /mnt, /sys or other sockets.
+        bwrap += self._system_binds()
+        bwrap += [
             "--dev", "/dev", "--proc", "/proc",
             "--perms", "1777", "--tmpfs", "/tmp",
             "--tmpfs", "/home", "--tmpfs", "/root", "--tmpfs", "/run",
-            "--tmpfs", "/mnt", "--tmpfs", "/media",
         ]
+        for parent in _parents(root):
+            bwrap += ["--perms", "0755", "--dir", parent]
+        bwrap += ["--ro-bind", root, root]
         for keep in self._toolchain_paths():
             # bubblewrap makes missing parents private (0700): make them passable first.
             parents = []
@@ -257,6 +275,25 @@ class WorkbenchSpawner(LocalProcessSpawner):
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
         return await super().start()
+
+    @staticmethod
+    def _system_binds():
+        """The system's directories read-only (merged-/usr links as links), and /etc with
+        its password hashes and host keys hidden."""
+        binds = []
+        for d in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"):
+            if os.path.islink(d):
+                binds += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                binds += ["--ro-bind", d, d]
+        for secret in ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+                       "/etc/sudoers"):
+            if os.path.exists(secret):
+                binds += ["--ro-bind", "/dev/null", secret]
+        for secret_dir in ("/etc/ssh", "/etc/sudoers.d", "/etc/ssl/private"):
+            if os.path.isdir(secret_dir):
+                binds += ["--tmpfs", secret_dir]
+        return binds
 
     @staticmethod
     def _toolchain_paths():

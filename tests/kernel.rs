@@ -295,6 +295,13 @@ fn the_enclave_logs_in_with_totp_gives_each_project_its_view_and_keeps_jupyterla
     // The kernel has a network namespace of its own.
     assert!(text("kernel_netns").trim().starts_with("net:["), "{s}");
     assert_ne!(text("kernel_netns").trim(), text("host_netns"), "{s}");
+    // The session's tree: no /var, /srv, /opt, /sys, /mnt, cargo credentials or host
+    // keys, and /etc/shadow empty.
+    assert!(
+        text("tree_cell").contains("present [] shadow 0"),
+        "{:?}",
+        s["tree_cell"]
+    );
     // The overview tier gets no rows.
     assert!(text("tra_cell").contains("R33-tier"), "{s}");
     // A script in an output never ran; the sanitised rest is shown.

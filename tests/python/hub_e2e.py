@@ -286,6 +286,14 @@ def main():
                 if user == "kei":
                     summary["kernel_netns"] = run_cell(
                         page, 'println!("{}", std::fs::read_link("/proc/self/ns/net")?.display());')
+                    # What of the host's tree the session has (the server's own tree).
+                    summary["tree_cell"] = run_cell(
+                        page,
+                        'let seen: Vec<&str> = ["/var", "/srv", "/opt", "/sys/fs", "/mnt", '
+                        '"/root/.cargo/credentials.toml", "/etc/ssh/sshd_config"].into_iter()'
+                        '.filter(|p| std::path::Path::new(p).exists()).collect();\n'
+                        'println!("present {:?} shadow {}", seen, '
+                        'std::fs::metadata("/etc/shadow").map(|m| m.len()).unwrap_or(0));')
                 ctx.close()
             browser.close()
         summary["host_netns"] = os.readlink("/proc/self/ns/net")
