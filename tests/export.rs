@@ -349,3 +349,78 @@ fn a_suppressed_cell_cannot_be_recovered_from_a_total_as_acros_can() {
     assert_eq!(t["changes"]["secondary"], secondary, "{t}");
     assert!(secondary >= 1, "{t}");
 }
+
+#[test]
+fn a_survival_table_shows_its_curves_until_the_risk_set_is_small_where_acro_refuses_it_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 150 patients in group A, 6 in B; times and events from a fixed generator.
+    let mut state: u64 = 20_261_204;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 33) as f64 / f64::from(1u32 << 31)
+    };
+    let mut rows = vec![vec![
+        "patient".to_owned(),
+        "group".to_owned(),
+        "time".to_owned(),
+        "event".to_owned(),
+    ]];
+    for (group, n) in [("A", 150), ("B", 6)] {
+        for _ in 0..n {
+            let time = (1.0 + next() * 60.0).round();
+            let event = u8::from(next() < 0.7);
+            rows.push(vec![
+                format!("P{:04}", rows.len()),
+                group.into(),
+                format!("{time}"),
+                event.to_string(),
+            ]);
+        }
+    }
+    let data = csv(dir.path(), "survival.csv", &rows);
+    let out = workbench(&[
+        "export",
+        "survival",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--time",
+        "time",
+        "--event",
+        "event",
+        "--group",
+        "group",
+        "--person",
+        "patient",
+        "--json",
+    ]);
+    let t: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(out.status.success() && t["verdict"] == "pass", "{t}");
+    let shown = t["rows"].as_array().expect("rows");
+    assert!(!shown.is_empty());
+    // No step with fewer than ten at risk; group B not shown at all; A's tail cut.
+    assert!(
+        shown.iter().all(|r| r["at_risk"].as_u64() >= Some(10)),
+        "{t}"
+    );
+    assert!(shown.iter().all(|r| r["group"] == "A"), "{t}");
+    let a = &t["groups"][0];
+    assert!(a["cut"].as_u64() > Some(0), "{t}");
+    assert_eq!(t["groups"][1]["patients"], Value::Null, "{t}");
+    // The shown survival is lifelines' at the same times; ACRO refuses the table whatever
+    // its risk sets.
+    let reference = python("acro_tables.py", &[Path::new("--survival"), &data]);
+    assert_eq!(reference["acro_status"], "fail", "{reference}");
+    for r in shown {
+        let time = r["time"].as_f64().expect("time");
+        let theirs = reference["km"]["A"][format!("{time:?}")]
+            .as_f64()
+            .unwrap_or_else(|| panic!("lifelines has no step at {time}: {reference}"));
+        let ours = r["survival"].as_f64().expect("survival");
+        assert!(
+            (ours - theirs).abs() < 1e-12,
+            "t={time}: ours {ours}, lifelines {theirs}"
+        );
+    }
+}

@@ -5,6 +5,9 @@ Usage: acro_tables.py OUT_DIR
                                                    one-way table of CSV)
        acro_tables.py --suppressed CSV INDEX COLUMNS  (ACRO's suppressed frequency table
                                                    with margins, as {row: {column: n}})
+       acro_tables.py --survival CSV               (ACRO's status of the Kaplan-Meier table
+                                                   of CSV's time/event, and lifelines'
+                                                   survival per group at each event time)
 
 Writes one CSV of row-level data per case into OUT_DIR (one row per patient, no negative
 or missing values: where ACRO's row counting and ours agree) and prints JSON: for each
@@ -102,8 +105,26 @@ def suppressed(path, index, columns):
     json.dump(out, sys.stdout)
 
 
+def survival(path):
+    from lifelines import KaplanMeierFitter
+
+    df = pd.read_csv(path)
+    acro = ACRO(suppress=False)
+    acro.surv_func(df["time"], df["event"], output="table")
+    record = list(acro.results.results.values())[-1]
+    km = {}
+    for group, rows in df.groupby("group"):
+        fit = KaplanMeierFitter().fit(rows["time"], rows["event"])
+        sf = fit.survival_function_["KM_estimate"]
+        km[str(group)] = {repr(float(t)): float(v) for t, v in sf.items()}
+    json.dump({"acro_status": record.status, "km": km}, sys.stdout)
+
+
 def main():
     logging.disable(logging.CRITICAL)
+    if sys.argv[1] == "--survival":
+        survival(sys.argv[2])
+        return
     if sys.argv[1] == "--one":
         one(*sys.argv[2:6])
         return

@@ -15,6 +15,7 @@
 pub mod check;
 pub mod release;
 pub mod suppress;
+pub mod survival;
 pub mod table;
 
 use serde::Serialize;

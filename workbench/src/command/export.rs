@@ -17,6 +17,10 @@ pub(crate) enum Action {
     /// each cell's contributors for the checks, and check every cell. Exit 0 on pass, 1
     /// otherwise.
     Table(TableArgs),
+    /// A Kaplan–Meier table (CSV or Parquet rows, one per patient) with its small risk
+    /// sets handled: each curve ends where fewer than the minimum are at risk, and a
+    /// group of fewer patients is not shown. Exit 0 on pass, 1 otherwise.
+    Survival(SurvivalArgs),
     /// Ask for an object (a table, figure, notebook or file) to leave: it is checked,
     /// frozen by its sha256 in the store's spool, and given two committee reviewers.
     Request(RequestArgs),
@@ -30,6 +34,30 @@ pub(crate) enum Action {
     Verify(VerifyArgs),
     /// Print the enclave's public release key (hex), which verifiers pin.
     Key(KeyArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct SurvivalArgs {
+    /// The rows: CSV with a header, or Parquet.
+    #[arg(long)]
+    data: PathBuf,
+    /// The time column.
+    #[arg(long)]
+    time: String,
+    /// The event column (1: the event, 0: censored).
+    #[arg(long)]
+    event: String,
+    /// The column whose labels make the groups.
+    #[arg(long)]
+    group: Option<String>,
+    /// The column naming each row's patient (checked: one row per patient).
+    #[arg(long)]
+    person: Option<String>,
+    #[command(flatten)]
+    parameters: ParameterArgs,
+    /// Print JSON (`verdict`, `rows`, `groups`, `notes`).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -218,6 +246,7 @@ pub(crate) fn run(action: Action) -> Result<ExitCode> {
     match action {
         Action::Check(args) => check(&args),
         Action::Table(args) => table(&args),
+        Action::Survival(args) => survival(&args),
         Action::Request(args) => super::airlock::request(&args),
         Action::Review(args) => super::airlock::review(&args),
         Action::Show(args) => super::airlock::show(&args),
@@ -318,6 +347,35 @@ fn table(args: &TableArgs) -> Result<ExitCode> {
             );
         }
         print_findings(&table.findings);
+        for note in &table.notes {
+            println!("note: {note}");
+        }
+    }
+    Ok(exit(table.verdict))
+}
+
+fn survival(args: &SurvivalArgs) -> Result<ExitCode> {
+    let df = read_data(&args.data)?;
+    let table = export::survival::build(
+        &df,
+        &args.time,
+        &args.event,
+        args.group.as_deref(),
+        args.person.as_deref(),
+        &args.parameters.parameters(),
+    )
+    .with_context(|| format!("making the survival table from {}", args.data.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&table)?);
+    } else {
+        println!("verdict: {}", table.verdict.as_str());
+        println!("group\ttime\tat risk\tevents\tcensored\tsurvival");
+        for r in &table.rows {
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{:.4}",
+                r.group, r.time, r.at_risk, r.events, r.censored, r.survival
+            );
+        }
         for note in &table.notes {
             println!("note: {note}");
         }
