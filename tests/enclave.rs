@@ -973,3 +973,107 @@ fn fork_and_thread_bombs_meet_the_sessions_process_limit_and_the_kernel_goes_on(
     assert_eq!(outcomes[1], "child-ended", "{outcomes:?}");
     assert_eq!(outcomes[3], "child-ended", "{outcomes:?}");
 }
+
+#[test]
+fn a_cell_asks_for_a_safe_table_to_leave_and_gets_its_request_at_once() {
+    let enclave = Enclave::new();
+    // The committee the airlock chooses reviewers from.
+    for (user, sex, institution) in [
+        ("com_f", "female", "University C"),
+        ("com_m", "male", "University D"),
+    ] {
+        enclave.ok(
+            &[
+                "governance",
+                "user",
+                "add",
+                "--user",
+                user,
+                "--role",
+                "committee",
+                "--institution",
+                institution,
+                "--sex",
+                sex,
+            ],
+            &format!("{user}-password-long\n"),
+        );
+    }
+    let kyoto = enclave.start("ana", "kyoto");
+    let session = kyoto["session"].as_str().expect("session").to_owned();
+    let service = Service::start(&enclave);
+    let workspace = enclave.dir.path().join("workspace");
+    std::fs::create_dir_all(workspace.join(".workbench-export")).expect("workspace");
+    // A hand-made request naming a link to a file outside: the kernel refuses it.
+    let link = r##"std::os::unix::fs::symlink("/etc/passwd", ".workbench-export/evil.txt")?;
+let ask: String = "{\"name\":\"evil.txt\",\"intent\":\"internal-use\",\"justification\":\"x\"}".bytes().map(|b| format!("{b:02x}")).collect();
+println!("EVCXR_INPUT_REQUEST:WORKBENCH_EXPORT {ask}");
+let mut line = String::new();
+std::io::stdin().read_line(&mut line)?;
+line.trim().to_string()"##;
+    let cells = json!([
+        {"code": "let t = export::table(&table(\"registrations\")?, &[\"cancer_type\"]).make_safe(None)?;\nlet r = export::request(&t, \"internal-use\", \"patients per type for the annual report\")?;\nformat!(\"{} {} {}\", r.request, r.verdict, r.sha256)"},
+        {"code": "std::fs::write(\"notes.txt\", \"free text for a colleague\")?;\nexport::request(std::path::Path::new(\"notes.txt\"), \"internal-use\", \"notes\")?.verdict"},
+        {"code": link},
+    ]);
+    let results = enclave.run_cells(
+        &cells,
+        &workspace,
+        &[
+            ("WORKBENCH_GOVERNOR", service.socket.as_os_str()),
+            ("WORKBENCH_SESSION", session.as_ref()),
+        ],
+    );
+    let plain = |i: usize| {
+        results[i]["plain"]
+            .as_str()
+            .unwrap_or("")
+            .trim_matches('"')
+            .to_owned()
+    };
+    let answer = plain(0);
+    let parts: Vec<&str> = answer.split(' ').collect();
+    assert_eq!(parts.len(), 3, "{:?}", results[0]);
+    let (id, verdict, sha) = (parts[0], parts[1], parts[2]);
+    assert_eq!(verdict, "pass", "{:?}", results[0]);
+    // Frozen in the spool under its sha256, and the request is the session's.
+    let frozen = std::fs::read(enclave.store.join("spool").join(sha)).expect("frozen object");
+    assert_eq!(sha256_bytes(&frozen), sha);
+    let audit = enclave.audit();
+    let made = audit
+        .iter()
+        .map(|r| &r["event"])
+        .find(|e| e["kind"] == "export-request" && e["request"] == id)
+        .unwrap_or_else(|| panic!("no export-request record for {id}"));
+    assert_eq!(made["user"], "ana");
+    assert_eq!(made["project"], "kyoto");
+    assert_eq!(made["session"], session.as_str());
+    // A workspace file that is not a table goes to the reviewers.
+    assert_eq!(plain(1), "review", "{:?}", results[1]);
+    // The kernel never follows a link out of the export directory.
+    assert!(
+        plain(2).contains("R39-export") && plain(2).contains("evil.txt"),
+        "{:?}",
+        results[2]
+    );
+}
+
+fn sha256_bytes(bytes: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("stdin");
+    let out = child.wait_with_output().expect("sha256sum ends");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}

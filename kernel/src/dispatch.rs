@@ -149,6 +149,84 @@ pub(crate) const CLEAR_MARKER: &str = "WORKBENCH_CLEAR_OUTPUT";
 /// `WORKBENCH_AGGREGATE TABLE COLUMN,COLUMN…`.
 const AGGREGATE_PROMPT: &str = "WORKBENCH_AGGREGATE";
 
+/// The prompt of a cell's export request (`workbench::export::ask::EXPORT_PROMPT`):
+/// `WORKBENCH_EXPORT HEX`, the request as hex-encoded JSON.
+const EXPORT_PROMPT: &str = "WORKBENCH_EXPORT";
+
+/// Where cells write the objects they ask to take out (`workbench::export::ask`):
+/// `WORKSPACE/.workbench-export`, set by `main` before the kernel serves.
+pub(crate) static EXPORT_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The answer line to a cell's export request. The kernel reads the object itself, as
+/// the session's account and inside its confinement (a link out of the workspace reads
+/// nothing the cell could not), and passes it to the governance service.
+fn export(mode: &Mode, hex: &str) -> Value {
+    let refuse = |reason: String| json!({"ok": false, "reason": reason});
+    let governor = match mode {
+        Mode::Session(governor) => governor,
+        Mode::SingleUser => {
+            return refuse(
+                "R39-export: export requests need a governed session; on a trainer's machine use `workbench export request`".into(),
+            );
+        }
+        Mode::Refused(reason) => return refuse(reason.clone()),
+    };
+    let text = hex.trim();
+    let decoded: Option<Vec<u8>> = text
+        .len()
+        .is_multiple_of(2)
+        .then(|| {
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    let Some(mut ask) = decoded.and_then(|b| serde_json::from_slice::<Value>(&b).ok()) else {
+        return refuse("R39-export: the request is not hex-encoded JSON".into());
+    };
+    let name = ask["name"].as_str().unwrap_or_default().to_owned();
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if !plain {
+        return refuse(format!("R39-export: {name:?} is not a plain file name"));
+    }
+    let Some(dir) = EXPORT_DIR.get() else {
+        return refuse("R39-export: the kernel has no workspace".into());
+    };
+    let limit = workbench_governance::service::MAX_EXPORT;
+    let read = || -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(dir.join(&name))?;
+        let mut bytes = Vec::new();
+        file.take(limit + 1).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = match read() {
+        Ok(b) if b.len() as u64 > limit => {
+            return refuse(format!(
+                "R39-export: {name} is larger than {} MiB; ask for it from the command line",
+                limit >> 20
+            ));
+        }
+        Ok(b) => b,
+        Err(e) => return refuse(format!("R39-export: reading {name}: {e}")),
+    };
+    ask["hex"] = json!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    match governor.export(ask) {
+        Ok(answer) => json!({"ok": true, "answer": answer}),
+        Err(reason) => refuse(reason),
+    }
+}
+
 /// The answer line to a cell's aggregate query: `{"ok":true,"answer":…}` or
 /// `{"ok":false,"reason":…}`. Only a governed session asks the service; the query's
 /// text is the cell's, so it is parsed here and only names pass.
@@ -513,6 +591,9 @@ impl<E: Evaluator> Dispatcher<E> {
             // The workbench's aggregate queries are answered here, never by the front end.
             if let Some(query) = prompt.strip_prefix(AGGREGATE_PROMPT) {
                 return aggregate(mode, query).to_string();
+            }
+            if let Some(hex) = prompt.strip_prefix(EXPORT_PROMPT) {
+                return export(mode, hex).to_string();
             }
             if !execute.allow_stdin {
                 return String::new();

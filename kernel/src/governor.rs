@@ -55,6 +55,16 @@ impl Backend {
             Backend::Service(c) => c.after_cell(cell, outcome, millis),
         }
     }
+    fn export(&mut self, request: &serde_json::Value) -> Result<serde_json::Value, String> {
+        match self {
+            // The spool and the checks are the service's (run as the store's owner).
+            Backend::Store(_) => Err(format!(
+                "R39-export: export requests go through the governance service; start the kernel with {GOVERNOR_VAR}"
+            )),
+            Backend::Service(c) => c.export(request),
+        }
+    }
+
     fn aggregate(&mut self, query: &serde_json::Value) -> Result<serde_json::Value, String> {
         match self {
             // The basis of an overview session's counts is read by the service only
@@ -130,6 +140,10 @@ enum Ask {
         query: serde_json::Value,
         reply: Sender<Result<serde_json::Value, String>>,
     },
+    Export {
+        request: serde_json::Value,
+        reply: Sender<Result<serde_json::Value, String>>,
+    },
 }
 
 /// The handle the kernel thread asks through.
@@ -198,6 +212,18 @@ impl Governor {
             .unwrap_or_else(|_| Err("R18-audit: the governor has stopped".into()))
     }
 
+    /// Asks for an object to leave (`{"name","hex","intent","justification"}`): checked,
+    /// frozen and recorded by the governance service.
+    pub(crate) fn export(&self, request: serde_json::Value) -> Result<serde_json::Value, String> {
+        let (reply, answer) = channel();
+        self.asks
+            .send(Ask::Export { request, reply })
+            .map_err(|_| "R18-audit: the governor has stopped".to_owned())?;
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err("R18-audit: the governor has stopped".into()))
+    }
+
     /// Records how the cell ended.
     pub(crate) fn after_cell(&self, code: &str, outcome: &'static str, millis: u128) {
         let _ = self.asks.send(Ask::After {
@@ -216,6 +242,9 @@ fn serve(mut backend: Backend, requests: &std::sync::mpsc::Receiver<Ask>) {
             }
             Ask::Aggregate { query, reply } => {
                 let _ = reply.send(backend.aggregate(&query));
+            }
+            Ask::Export { request, reply } => {
+                let _ = reply.send(backend.export(&request));
             }
             Ask::After {
                 code,

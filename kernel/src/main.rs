@@ -105,6 +105,7 @@ fn run() -> Result<()> {
         Some(dir) => PathBuf::from(dir),
         None => std::env::current_dir().context("reading the current directory")?,
     };
+    let _ = dispatch::EXPORT_DIR.set(workspace.join(".workbench-export"));
     // Without a template the kernel still runs Rust, but cells lack the workbench
     // library; say so where the front end's log shows it.
     let prelude = match (

@@ -12,6 +12,7 @@
 //! cell instead of switching dominance off for the whole table (dominance is computed on
 //! the size of each patient's contribution), and missing values are always reported.
 
+pub mod ask;
 pub mod check;
 pub mod release;
 pub mod suppress;
@@ -20,6 +21,7 @@ pub mod table;
 
 use serde::Serialize;
 
+pub use ask::{Exportable, Requested, request};
 pub use check::{CheckedFile, check_csv, differencing};
 pub use suppress::{Changes, suppress};
 pub use table::{Agg, Cell, SafeTable, Spec, build};

@@ -27,8 +27,12 @@ use crate::session::Session;
 /// Session accounts are named this prefix and the user's name (`wb-ana`).
 pub const ACCOUNT_PREFIX: &str = "wb-";
 
-/// The longest request line read; requests carry hashes, never code.
-const MAX_LINE: u64 = 64 * 1024;
+/// The longest request line read: requests carry hashes, never code; an export request
+/// carries its object, at most [`MAX_EXPORT`] bytes as hex.
+const MAX_LINE: u64 = 2 * MAX_EXPORT + 64 * 1024;
+
+/// The largest object a cell may ask to take out through the kernel.
+pub const MAX_EXPORT: u64 = 8 * 1024 * 1024;
 
 /// The longest answer a kernel reads (an aggregate of many groups).
 const MAX_ANSWER: u64 = 8 * 1024 * 1024;
@@ -37,6 +41,12 @@ const MAX_ANSWER: u64 = 8 * 1024 * 1024;
 /// `(store, session, minimum count, query) → answer`, the disclosure rule applied. The
 /// service runs in the `workbench` binary, which has the lake's reader; this crate has not.
 pub type Aggregator = dyn Fn(&Path, &Session, u32, &Value) -> Result<Value, String> + Send + Sync;
+
+/// Makes an export request for a session's user and project: `(store, session, request)
+/// → answer`, where the request holds `name`, `hex` (the object), `intent` and
+/// `justification`. It runs in the `workbench` binary (the checks, the spool), which
+/// records the request or its refusal itself.
+pub type Exporter = dyn Fn(&Path, &Session, &Value) -> Result<Value, String> + Send + Sync;
 
 /// Binds the service's socket at `socket` (a stale one is replaced), reachable by every
 /// local account: who may do what is decided per connection from its peer credentials.
@@ -57,15 +67,21 @@ pub fn bind(socket: &Path) -> std::io::Result<UnixListener> {
 
 /// Serves connections on `listener` for the store in `store` until the process ends;
 /// `aggregate` answers overview sessions' aggregate queries.
-pub fn serve(listener: &UnixListener, store: &Path, aggregate: &std::sync::Arc<Aggregator>) {
+pub fn serve(
+    listener: &UnixListener,
+    store: &Path,
+    aggregate: &std::sync::Arc<Aggregator>,
+    export: &std::sync::Arc<Exporter>,
+) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let store = store.to_owned();
         let aggregate = std::sync::Arc::clone(aggregate);
+        let export = std::sync::Arc::clone(export);
         let spawned = std::thread::Builder::new()
             .name("governance-connection".into())
             .spawn(move || {
-                if let Err(e) = handle(stream, &store, &*aggregate) {
+                if let Err(e) = handle(stream, &store, &*aggregate, &*export) {
                     #[allow(clippy::print_stderr)]
                     {
                         eprintln!("workbench governance serve: a connection ended: {e}");
@@ -81,7 +97,12 @@ pub fn serve(listener: &UnixListener, store: &Path, aggregate: &std::sync::Arc<A
     }
 }
 
-fn handle(stream: UnixStream, store: &Path, aggregate: &Aggregator) -> std::io::Result<()> {
+fn handle(
+    stream: UnixStream,
+    store: &Path,
+    aggregate: &Aggregator,
+    export: &Exporter,
+) -> std::io::Result<()> {
     let peer = peer_uid(&stream)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
@@ -126,6 +147,21 @@ fn handle(stream: UnixStream, store: &Path, aggregate: &Aggregator) -> std::io::
                 "tier": s.tier, "view": s.view}),
     )?;
     while let Some(message) = read_message(&mut reader)? {
+        if message["op"] == "export" {
+            // Asked while the session stands only; the exporter records the request
+            // (or its refusal) in the chain.
+            let decision = governed.decide();
+            let answer = if decision.allowed {
+                export(store, governed.session(), &message["request"])
+            } else {
+                Err(decision.to_string())
+            };
+            match answer {
+                Ok(answer) => send(&mut writer, &json!({"ok": true, "answer": answer}))?,
+                Err(reason) => refuse(&mut writer, reason)?,
+            }
+            continue;
+        }
         if message["op"] == "aggregate" {
             match answer_aggregate(&mut governed, store, aggregate, &message["query"]) {
                 Ok(answer) => send(&mut writer, &json!({"ok": true, "answer": answer}))?,
@@ -365,6 +401,17 @@ impl Client {
     /// The reason it was refused (recorded by the service).
     pub fn aggregate(&mut self, query: &Value) -> Result<Value, String> {
         self.ask(&json!({"op": "aggregate", "query": query}))
+            .map(|mut a| a["answer"].take())
+    }
+
+    /// Asks for an object to leave (`{"name","hex","intent","justification"}`); the
+    /// answer holds the request id and the automatic verdict.
+    ///
+    /// # Errors
+    ///
+    /// The reason it was refused (recorded by the service).
+    pub fn export(&mut self, request: &Value) -> Result<Value, String> {
+        self.ask(&json!({"op": "export", "request": request}))
             .map(|mut a| a["answer"].take())
     }
 

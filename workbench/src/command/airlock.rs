@@ -93,27 +93,82 @@ fn add_differencing(
     Ok(())
 }
 
+/// A request as the command line or a cell's kernel (through the service) makes it.
+pub(crate) struct Submission<'a> {
+    pub(crate) store: &'a Path,
+    pub(crate) user: &'a str,
+    pub(crate) project: &'a str,
+    pub(crate) file_name: &'a str,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) intent: Intent,
+    pub(crate) justification: &'a str,
+    pub(crate) cancer_types: &'a [String],
+    pub(crate) replaces: Option<&'a str>,
+    pub(crate) on: chrono::NaiveDate,
+    /// The notebook session it comes from, if any.
+    pub(crate) session: Option<&'a str>,
+}
+
 pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
-    let mut store = Sqlite::open(&args.store)?;
-    let project = known_project(&store, &args.project)?;
-    let author = known_user(&store, &args.user)?;
-    let intent = Intent::parse(&args.intent).map_err(anyhow::Error::msg)?;
-    let on = args.on.unwrap_or_else(workbench::lake::today);
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let out = submit(&Submission {
+        store: &args.store,
+        user: &args.user,
+        project: &args.project,
+        file_name: &file_name,
+        bytes: &bytes,
+        intent: Intent::parse(&args.intent).map_err(anyhow::Error::msg)?,
+        justification: &args.justification,
+        cancer_types: &args.cancer_types,
+        replaces: args.replaces.as_deref(),
+        on: args.on.unwrap_or_else(workbench::lake::today),
+        session: None,
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "request {}: automatic verdict {}; reviewers {}",
+            out["request"].as_str().unwrap_or(""),
+            out["verdict"].as_str().unwrap_or(""),
+            out["reviewers"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Decides, checks, freezes and records a request; its id, sha256, verdict, findings,
+/// state and reviewers.
+pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
+    let mut store = Sqlite::open(sub.store)?;
+    let project = known_project(&store, sub.project)?;
+    let author = known_user(&store, sub.user)?;
+    let intent = sub.intent;
+    let on = sub.on;
     let event = json!({"kind": "export-request-refused", "project": project.id,
-        "user": author.name, "intent": intent, "file": args.file.display().to_string()});
+        "user": author.name, "intent": intent, "file": sub.file_name, "session": sub.session});
+    let refuse = |store: &mut Sqlite, d: &Decision| -> Result<Value> {
+        refuse(store, event.clone(), d).map(|_| Value::Null)
+    };
     if !project.members.contains(&author.name) {
         let d = Decision::deny(
             Rule::Member,
             format!("{} is not a member of project {}", author.name, project.id),
         );
-        return refuse(&mut store, event, &d);
+        return refuse(&mut store, &d);
     }
     if let Some(revoked) = project.revoked_on.filter(|r| *r <= on) {
         let d = Decision::deny(
             Rule::Revoked,
             format!("project {} was revoked on {revoked}", project.id),
         );
-        return refuse(&mut store, event, &d);
+        return refuse(&mut store, &d);
     }
     if on > project.expires {
         let d = Decision::deny(
@@ -123,37 +178,27 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
                 project.id, project.expires
             ),
         );
-        return refuse(&mut store, event, &d);
+        return refuse(&mut store, &d);
     }
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let file_name = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| workbench::durable::is_plain_name(n, 200))
-        .with_context(|| {
-            format!(
-                "{}: name the object with letters, digits, '.', '_' and '-'",
-                args.file.display()
-            )
-        })?;
+    let bytes = sub.bytes;
+    anyhow::ensure!(
+        workbench::durable::is_plain_name(sub.file_name, 200),
+        "{:?}: name the object with letters, digits, '.', '_' and '-'",
+        sub.file_name
+    );
+    let file_name = sub.file_name.to_owned();
     let (_, policy) = store.policy()?;
     let parameters = Parameters {
         threshold: u64::from(policy.min_cell_count),
         ..Parameters::default()
     };
-    let (mut verdict, mut findings) = automatic_checks(&args.file, &bytes, &parameters)?;
-    if args
-        .file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
+    let (mut verdict, mut findings) = automatic_checks(Path::new(&file_name), bytes, &parameters)?;
+    if file_name.to_ascii_lowercase().ends_with(".csv") {
         add_differencing(
             &store,
-            &args.store,
+            sub.store,
             &project.id,
-            &bytes,
+            bytes,
             &parameters,
             &mut verdict,
             &mut findings,
@@ -162,7 +207,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
     // R34: an industry publication waits until every cancer type it draws on is out of
     // embargo; a patent filing never waits.
     if project.forum == Forum::Industry && intent == Intent::Publication {
-        let release = if args.cancer_types.is_empty() {
+        let release = if sub.cancer_types.is_empty() {
             Decision::deny(
                 Rule::Embargo,
                 "an industry publication names the cancer types it draws on (--cancer-types), so that each one's embargo clock can be checked",
@@ -176,7 +221,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
                 &policy,
                 on,
             )?;
-            let types: Vec<&str> = args.cancer_types.iter().map(String::as_str).collect();
+            let types: Vec<&str> = sub.cancer_types.iter().map(String::as_str).collect();
             embargo::decide_release(&clocks, &types, embargo::Release::Publication)
         };
         if !release.allowed {
@@ -193,7 +238,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
     let committee = committee_members(&store)?;
     let composition = committee::composition(&committee);
     if !composition.allowed {
-        return refuse(&mut store, event, &composition);
+        return refuse(&mut store, &composition);
     }
     let candidates = committee::reviewers(
         &committee,
@@ -213,7 +258,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
                 eligible.len()
             ),
         );
-        return refuse(&mut store, event, &d);
+        return refuse(&mut store, &d);
     }
     let first = eligible[0];
     let second = eligible
@@ -225,7 +270,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
     if let Some(third) = eligible.iter().find(|c| !reviewers.contains(&c.user)) {
         reviewers.push(third.user.clone());
     }
-    if let Some(old) = &args.replaces {
+    if let Some(old) = sub.replaces {
         let earlier = store
             .export_request(old)?
             .with_context(|| format!("no export request {old}"))?;
@@ -237,10 +282,10 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
                     author.name, project.id
                 ),
             );
-            return refuse(&mut store, event, &d);
+            return refuse(&mut store, &d);
         }
     }
-    let sha256 = release::freeze(&args.store, &bytes)?;
+    let sha256 = release::freeze(sub.store, bytes)?;
     let request = ExportRequest {
         id: new_id()?,
         project: project.id.clone(),
@@ -249,32 +294,74 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
         sha256: sha256.clone(),
         bytes: bytes.len() as u64,
         intent,
-        justification: args.justification.clone(),
-        cancer_types: args.cancer_types.clone(),
+        justification: sub.justification.to_owned(),
+        cancer_types: sub.cancer_types.to_vec(),
         verdict: verdict.clone(),
         findings: findings.clone(),
         state: State::Submitted,
         created: now(),
-        replaces: args.replaces.clone(),
+        replaces: sub.replaces.map(str::to_owned),
         reviewers: reviewers.clone(),
     };
     let event = json!({"kind": "export-request", "request": request.id, "project": project.id,
         "user": author.name, "sha256": sha256, "intent": intent, "verdict": verdict,
-        "reviewers": reviewers, "replaces": request.replaces, "rule": Rule::Export.id()});
+        "reviewers": reviewers, "replaces": request.replaces, "session": sub.session,
+        "rule": Rule::Export.id()});
     store.apply(&Change::ExportRequest(request.clone()), event)?;
-    let out = json!({"request": request.id, "sha256": sha256, "verdict": verdict,
-        "findings": findings, "state": request.state, "reviewers": reviewers});
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!(
-            "request {} ({}): automatic verdict {verdict}; reviewers {}",
-            request.id,
-            &sha256[..12],
-            reviewers.join(", ")
-        );
+    Ok(
+        json!({"request": request.id, "sha256": sha256, "verdict": verdict,
+        "findings": findings, "state": request.state, "reviewers": reviewers}),
+    )
+}
+
+/// A cell's request, passed by its kernel through the governance service: the object
+/// (hex) of the session's user in the session's project.
+pub(crate) fn export_for_session(
+    store: &Path,
+    session: &workbench_governance::session::Session,
+    request: &Value,
+) -> std::result::Result<Value, String> {
+    let text = |key: &str| request[key].as_str().unwrap_or_default();
+    let hex = text("hex");
+    if hex.len() as u64 > 2 * workbench_governance::service::MAX_EXPORT {
+        return Err(format!(
+            "{}: objects leave through the kernel up to {} MiB; ask for a larger one from the command line",
+            Rule::Export.id(),
+            workbench_governance::service::MAX_EXPORT >> 20
+        ));
     }
-    Ok(ExitCode::SUCCESS)
+    let bytes: Option<Vec<u8>> = (hex.len().is_multiple_of(2))
+        .then(|| {
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    let bytes = bytes.ok_or_else(|| format!("{}: the object is not hex", Rule::Export.id()))?;
+    let intent = Intent::parse(text("intent"))?;
+    let cancer_types: Vec<String> = request["cancer_types"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    submit(&Submission {
+        store,
+        user: &session.user,
+        project: &session.project,
+        file_name: text("name"),
+        bytes: &bytes,
+        intent,
+        justification: text("justification"),
+        cancer_types: &cancer_types,
+        replaces: None,
+        on: workbench::lake::today(),
+        session: Some(&session.id),
+    })
+    .map_err(|e| format!("{e:#}"))
 }
 
 pub(crate) fn review(args: &ReviewArgs) -> Result<ExitCode> {

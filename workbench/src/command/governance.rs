@@ -507,7 +507,9 @@ pub(crate) fn run(action: Action) -> Result<()> {
                             .and_then(|a| serde_json::to_value(a).map_err(|e| e.to_string()))
                     },
                 );
-            workbench_governance::service::serve(&listener, &store, &aggregate);
+            let export: std::sync::Arc<workbench_governance::service::Exporter> =
+                std::sync::Arc::new(super::airlock::export_for_session);
+            workbench_governance::service::serve(&listener, &store, &aggregate, &export);
             Ok(())
         }
         Action::Register { store, html, json } => {
