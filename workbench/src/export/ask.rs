@@ -113,10 +113,8 @@ impl Requested {
             self.verdict,
             self.reviewers.join(", ")
         );
-        #[allow(clippy::print_stdout)]
-        {
-            println!("{text}");
-        }
+        let html = format!("<p>{}</p>", crate::display::escape(&text));
+        crate::display::Html { html, text }.evcxr_display();
     }
 }
 
