@@ -198,7 +198,7 @@ pub fn differencing(
             .collect()
     };
     let new_labels = labels_of(&new);
-    let threshold = i64::try_from(p.threshold).unwrap_or(i64::MAX);
+    let threshold = p.threshold;
     let mut cells = Vec::new();
     for (request, old_bytes) in earlier {
         let Ok(old) = parse(old_bytes, None) else {
@@ -240,7 +240,8 @@ pub fn differencing(
                 let (Ok(a), Ok(b)) = (row[c].parse::<i64>(), old_row[oc].parse::<i64>()) else {
                     continue;
                 };
-                let d = (a - b).abs();
+                // Without overflow, whatever numbers a hostile file holds.
+                let d = a.abs_diff(b);
                 if d > 0 && d < threshold {
                     cells.push(serde_json::json!({"row": r + 1, "column": new.columns[c],
                         "value": a, "earlier": b, "earlier_request": request, "difference": d}));
@@ -342,6 +343,28 @@ mod tests {
         assert!(looks_like_date("2026-05-11") && !looks_like_date("2026-05"));
         assert!(is_identifier_name("case_id") && is_identifier_name("SampleID"));
         assert!(!is_identifier_name("cancer_type") && !is_identifier_name("valid"));
+    }
+
+    #[test]
+    fn differencing_finds_a_small_gap_and_survives_extreme_numbers() {
+        let p = Parameters::default();
+        let earlier = vec![("r1".to_owned(), b"cancer_type,patients\nLUAD,30\n".to_vec())];
+        let found = differencing(b"cancer_type,patients\nLUAD,33\n", &earlier, None, &p)
+            .expect("checked")
+            .expect("a finding");
+        assert_eq!(found.cells[0]["difference"], 3);
+        let extreme = vec![(
+            "r2".to_owned(),
+            b"cancer_type,patients\nLUAD,-9223372036854775808\n".to_vec(),
+        )];
+        let none = differencing(
+            b"cancer_type,patients\nLUAD,9223372036854775807\n",
+            &extreme,
+            None,
+            &p,
+        )
+        .expect("checked");
+        assert!(none.is_none());
     }
 
     #[test]
