@@ -199,13 +199,39 @@ fn export(mode: &Mode, hex: &str) -> Value {
         return refuse("R39-export: the kernel has no workspace".into());
     };
     let limit = workbench_governance::service::MAX_EXPORT;
+    // The directory, then the file in it, neither followed if a link, and the file a
+    // plain one with no other name: a cell cannot point the kernel elsewhere.
     let read = || -> std::io::Result<Vec<u8>> {
         use std::io::Read;
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(dir.join(&name))?;
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::MetadataExt;
+        let dir_name = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
+        let file_name = std::ffi::CString::new(name.as_bytes())?;
+        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: a NUL-terminated path and flags; the descriptor is owned below.
+        #[allow(unsafe_code)]
+        let dfd = unsafe { libc::open(dir_name.as_ptr(), flags | libc::O_DIRECTORY) };
+        if dfd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `dfd` is a fresh descriptor that nothing else owns.
+        #[allow(unsafe_code)]
+        let dir_file = unsafe { std::fs::File::from_raw_fd(dfd) };
+        // SAFETY: `dfd` is open for as long as `dir_file` lives; the name is a plain one.
+        #[allow(unsafe_code)]
+        let fd = unsafe { libc::openat(dfd, file_name.as_ptr(), flags | libc::O_NONBLOCK) };
+        drop(dir_file);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        #[allow(unsafe_code)]
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        let meta = file.metadata()?;
+        if !meta.is_file() || meta.nlink() != 1 {
+            return Err(std::io::Error::other("not a plain file with one name"));
+        }
         let mut bytes = Vec::new();
         file.take(limit + 1).read_to_end(&mut bytes)?;
         Ok(bytes)

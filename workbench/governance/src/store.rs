@@ -144,13 +144,15 @@ pub enum Change {
     /// A request to take an object out (its object already frozen in the spool); the
     /// request it replaces, if still undecided, is superseded.
     ExportRequest(ExportRequest),
-    /// A reviewer's vote, moving the request from `from` to `to`.
+    /// A reviewer's vote on a request in `from`; the state after it is made from every
+    /// stored vote in the same transaction (`to` is what the caller expects, for its
+    /// message).
     ExportReview {
         /// The vote.
         review: Review,
         /// The state the vote was decided in.
         from: State,
-        /// The state after it.
+        /// The state the caller expects after it.
         to: State,
     },
     /// A request moved from `from` to `to` (released).
@@ -835,7 +837,7 @@ impl Sqlite {
                     Self::move_request(tx, old, State::Submitted, State::Superseded)?;
                 }
             }
-            Change::ExportReview { review, from, to } => {
+            Change::ExportReview { review, from, .. } => {
                 let body = serde_json::to_string(review)
                     .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                 let inserted = tx.execute(
@@ -849,7 +851,20 @@ impl Sqlite {
                         review.reviewer, review.request
                     )));
                 }
-                if !Self::move_request(tx, &review.request, *from, *to)? {
+                // The state follows from every vote stored, this one included, so two
+                // reviewers voting at once cannot both decide from a stale count.
+                let mut stmt = tx
+                    .prepare("SELECT body FROM export_reviews WHERE request = ?1 ORDER BY rowid")?;
+                let votes: Vec<crate::airlock::Vote> = stmt
+                    .query_map([&review.request], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?
+                    .iter()
+                    .filter_map(|b| serde_json::from_str::<Review>(b).ok())
+                    .map(|r| r.vote)
+                    .collect();
+                drop(stmt);
+                let to = crate::airlock::state_after(&votes);
+                if !Self::move_request(tx, &review.request, *from, to)? {
                     return Ok(Some(format!(
                         "request {} is no longer {}",
                         review.request,

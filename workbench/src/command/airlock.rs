@@ -32,10 +32,8 @@ fn refuse(store: &mut Sqlite, mut event: Value, decision: &Decision) -> Result<E
 /// and for identifiers, dates, free text and row-level data; anything else (a figure, a
 /// notebook, a document) goes to the reviewers to be read whole.
 fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Result<(String, Value)> {
-    if file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
+    // By content, not by name: a table called `t.txt` is still a table.
+    if export::check::is_table(bytes) {
         let checked = export::check_csv(bytes, None, parameters)
             .with_context(|| format!("checking {}", file.display()))?;
         return Ok((
@@ -62,7 +60,7 @@ pub(crate) fn released_tables(
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     for r in store.export_requests(project)? {
-        if r.state != State::Released || !r.file_name.to_ascii_lowercase().ends_with(".csv") {
+        if r.state != State::Released {
             continue;
         }
         match release::frozen(dir, &r.sha256) {
@@ -187,13 +185,20 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
         sub.file_name
     );
     let file_name = sub.file_name.to_owned();
+    if [release::MANIFEST, release::SIGNATURE].contains(&file_name.as_str()) {
+        let d = Decision::deny(
+            Rule::Export,
+            format!("{file_name} is the name of a release's own manifest: rename the object"),
+        );
+        return refuse(&mut store, &d);
+    }
     let (_, policy) = store.policy()?;
     let parameters = Parameters {
         threshold: u64::from(policy.min_cell_count),
         ..Parameters::default()
     };
     let (mut verdict, mut findings) = automatic_checks(Path::new(&file_name), bytes, &parameters)?;
-    if file_name.to_ascii_lowercase().ends_with(".csv") {
+    if export::check::is_table(bytes) {
         add_differencing(
             &store,
             sub.store,

@@ -63,14 +63,19 @@ pub fn check_csv(
     let threshold = i64::try_from(p.threshold).unwrap_or(i64::MAX);
     for (r, row) in rows.iter().enumerate() {
         for &c in &count_columns {
-            let Ok(n) = row[c].parse::<i64>() else {
+            let Some(n) = number(&row[c]) else {
                 continue;
             };
-            let at = serde_json::json!({"row": r + 1, "column": columns[c], "value": n});
-            if n < threshold {
+            let shown = if n.fract() == 0.0 && n.abs() < 9e15 {
+                serde_json::json!(n as i64)
+            } else {
+                serde_json::json!(n)
+            };
+            let at = serde_json::json!({"row": r + 1, "column": columns[c], "value": shown});
+            if n < threshold as f64 {
                 flagged.push(("threshold", at.clone()));
             }
-            if n == 0 && p.zeros_are_disclosive {
+            if n == 0.0 && p.zeros_are_disclosive {
                 flagged.push(("zero", at));
             }
         }
@@ -156,16 +161,12 @@ fn parse(bytes: &[u8], counts: Option<&[String]>) -> Result<Parsed, Error> {
                     .ok_or_else(|| Error::NoColumn(n.clone()))
             })
             .collect::<Result<_, _>>()?,
+        // Any column holding a number is taken for counts (decimals too: `3.0` is a 3),
+        // whatever else it holds: a marker such as `n/a` beside a small count must not
+        // take the column out of the check. `--counts` says otherwise where labels are
+        // numbers.
         None => (0..columns.len())
-            .filter(|&c| {
-                let mut any = false;
-                let all = rows.iter().all(|r| {
-                    let v = &r[c];
-                    any |= !v.is_empty();
-                    v.is_empty() || v.parse::<i64>().is_ok()
-                });
-                all && any
-            })
+            .filter(|&c| rows.iter().any(|r| number(&r[c]).is_some()))
             .collect(),
     };
     Ok(Parsed {
@@ -275,6 +276,17 @@ fn message(check: &str, n: usize, p: &Parameters) -> String {
     }
 }
 
+/// A number as a table prints it (`3`, `3.0`, `1e1`), never NaN or infinite.
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Whether `bytes` read as a table: CSV of at least two columns and one row, all rows as
+/// wide as the header. Such an object is checked as a table whatever its name.
+pub fn is_table(bytes: &[u8]) -> bool {
+    parse(bytes, None).is_ok_and(|t| t.columns.len() >= 2 && !t.rows.is_empty())
+}
+
 /// A column name that says it holds identifiers (`case_id`, `SampleID`, `barcode`).
 fn is_identifier_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -365,6 +377,19 @@ mod tests {
         )
         .expect("checked");
         assert!(none.is_none());
+    }
+
+    #[test]
+    fn decimals_and_markers_do_not_take_a_small_count_out_of_the_check() {
+        let p = Parameters::default();
+        for csv in [
+            &b"cancer_type,patients\nLUAD,3.0\nCOAD,40\n"[..],
+            &b"cancer_type,patients\nLUAD,3\nX,n/a\n"[..],
+        ] {
+            let checked = check_csv(csv, None, &p).expect("checked");
+            assert_eq!(checked.verdict, Verdict::Fail, "{checked:?}");
+        }
+        assert!(is_table(b"a,b\n1,2\n") && !is_table(b"free text\n"));
     }
 
     #[test]

@@ -141,6 +141,8 @@ pub fn suppress(table: &SafeTable, round: Option<u64>, p: &Parameters) -> (SafeT
         let b = base as f64;
         for cell in &mut out.cells {
             cell.value = cell.value.map(|v| (v / b).round() * b);
+            // The patients beside a rounded count would give the count back.
+            cell.contributors = ((cell.contributors as f64 / b).round() * b) as usize;
         }
         report.push(format!("values rounded to the nearest {base}"));
     } else if round.is_some() {

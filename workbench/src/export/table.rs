@@ -383,6 +383,12 @@ pub fn build(df: &DataFrame, spec: &Spec, parameters: &Parameters) -> Result<Saf
             None => format!("row {row}"),
         };
         let value = values.as_ref().map(|v| v[row]);
+        if spec.margins && (labels.iter().any(|l| l == MARGIN) || column.as_deref() == Some(MARGIN))
+        {
+            return Err(Error::Spec(format!(
+                "a label is {MARGIN:?}, the name of the margins: rename it or make the table without margins"
+            )));
+        }
         rows_seen.insert(labels.clone());
         if let Some(c) = &column {
             columns_seen.insert(c.clone());
