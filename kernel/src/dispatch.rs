@@ -171,17 +171,7 @@ fn export(mode: &Mode, hex: &str) -> Value {
         }
         Mode::Refused(reason) => return refuse(reason.clone()),
     };
-    let text = hex.trim();
-    let decoded: Option<Vec<u8>> = text
-        .len()
-        .is_multiple_of(2)
-        .then(|| {
-            (0..text.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-                .collect()
-        })
-        .flatten();
+    let decoded = workbench_governance::events::from_hex(hex);
     let Some(mut ask) = decoded.and_then(|b| serde_json::from_slice::<Value>(&b).ok()) else {
         return refuse("R39-export: the request is not hex-encoded JSON".into());
     };
@@ -246,7 +236,7 @@ fn export(mode: &Mode, hex: &str) -> Value {
         Ok(b) => b,
         Err(e) => return refuse(format!("R39-export: reading {name}: {e}")),
     };
-    ask["hex"] = json!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    ask["hex"] = json!(workbench_governance::events::to_hex(&bytes));
     match governor.export(ask) {
         Ok(answer) => json!({"ok": true, "answer": answer}),
         Err(reason) => refuse(reason),

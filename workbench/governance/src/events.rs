@@ -18,9 +18,23 @@ pub fn code_sha256(code: &str) -> String {
 
 /// The sha256 of `bytes` as lowercase hex (cells' code, frozen export objects).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
+    to_hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` as lowercase hex (hashes, signatures, objects passed through a text line).
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of `text` read as hex; `None` when it is not (odd length, other characters).
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
         .collect()
 }
 

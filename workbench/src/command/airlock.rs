@@ -335,15 +335,8 @@ pub(crate) fn export_for_session(
             workbench_governance::service::MAX_EXPORT >> 20
         ));
     }
-    let bytes: Option<Vec<u8>> = (hex.len().is_multiple_of(2))
-        .then(|| {
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-                .collect()
-        })
-        .flatten();
-    let bytes = bytes.ok_or_else(|| format!("{}: the object is not hex", Rule::Export.id()))?;
+    let bytes = workbench_governance::events::from_hex(hex)
+        .ok_or_else(|| format!("{}: the object is not hex", Rule::Export.id()))?;
     let intent = Intent::parse(text("intent"))?;
     let cancer_types: Vec<String> = request["cancer_types"]
         .as_array()

@@ -140,11 +140,7 @@ pub fn request(
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     crate::durable::write(&dir.join(&name), &bytes).map_err(|e| e.to_string())?;
     let ask = serde_json::json!({"name": name, "intent": intent, "justification": justification});
-    let hex: String = ask
-        .to_string()
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = workbench_governance::events::to_hex(ask.to_string().as_bytes());
     let mut out = std::io::stdout().lock();
     writeln!(out, "EVCXR_INPUT_REQUEST:{EXPORT_PROMPT} {hex}")
         .and_then(|()| out.flush())

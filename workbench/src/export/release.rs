@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ring::rand::SystemRandom;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
-use workbench_governance::events::sha256_hex;
+use workbench_governance::events::{from_hex, sha256_hex, to_hex};
 
 /// The spool, inside the governance store.
 pub const SPOOL_DIR: &str = "spool";
@@ -141,11 +141,7 @@ pub fn key(store: &Path) -> Result<Ed25519KeyPair, Error> {
 
 /// The public half of a key, as hex.
 pub fn public_hex(key: &Ed25519KeyPair) -> String {
-    key.public_key()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    to_hex(key.public_key().as_ref())
 }
 
 /// Writes a release into the new directory `out`: the object as `file_name`, the
@@ -163,12 +159,7 @@ pub fn write(
 ) -> Result<(), Error> {
     let staged = crate::durable::StagedDir::new(out)?;
     let text = serde_json::to_string_pretty(manifest).map_err(|e| Error::Verify(e.to_string()))?;
-    let signature: String = key
-        .sign(text.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let signature = to_hex(key.sign(text.as_bytes()).as_ref());
     crate::durable::write(&staged.path().join(file_name), bytes)?;
     crate::durable::write(&staged.path().join(MANIFEST), text.as_bytes())?;
     crate::durable::write(&staged.path().join(SIGNATURE), signature.as_bytes())?;
@@ -189,21 +180,9 @@ pub fn verify(dir: &Path, public: &str) -> Result<serde_json::Value, Error> {
     let signature_path = dir.join(SIGNATURE);
     let signature =
         std::fs::read_to_string(&signature_path).map_err(io("reading", &signature_path))?;
-    let unhex = |s: &str| -> Option<Vec<u8>> {
-        let s = s.trim();
-        s.len()
-            .is_multiple_of(2)
-            .then(|| {
-                (0..s.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-                    .collect::<Option<Vec<u8>>>()
-            })
-            .flatten()
-    };
-    let key = unhex(public).ok_or_else(|| Error::Verify("the public key is not hex".into()))?;
+    let key = from_hex(public).ok_or_else(|| Error::Verify("the public key is not hex".into()))?;
     let signature =
-        unhex(&signature).ok_or_else(|| Error::Verify("the signature is not hex".into()))?;
+        from_hex(&signature).ok_or_else(|| Error::Verify("the signature is not hex".into()))?;
     UnparsedPublicKey::new(&ED25519, &key)
         .verify(&text, &signature)
         .map_err(|_| {
