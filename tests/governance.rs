@@ -15,13 +15,19 @@ use crate::support::{binary, python, python_path, workbench_ok};
 struct Gov {
     _dir: tempfile::TempDir,
     store: PathBuf,
+    /// Each user's otpauth:// URI, as `user` returned it.
+    uris: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
 }
 
 impl Gov {
     fn new() -> Gov {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = dir.path().join("store");
-        let gov = Gov { _dir: dir, store };
+        let gov = Gov {
+            _dir: dir,
+            store,
+            uris: Default::default(),
+        };
         gov.ok(&["governance", "init"], "");
         gov
     }
@@ -30,7 +36,11 @@ impl Gov {
     fn with_lake(lake: &Path) -> Gov {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = dir.path().join("store");
-        let gov = Gov { _dir: dir, store };
+        let gov = Gov {
+            _dir: dir,
+            store,
+            uris: Default::default(),
+        };
         gov.ok(
             &[
                 "governance",
@@ -88,8 +98,12 @@ impl Gov {
             institution,
         ];
         args.extend_from_slice(extra);
-        let uri = self.ok(&args, &format!("{name}-password-long\n"));
-        uri.trim().to_owned()
+        let uri = self
+            .ok(&args, &format!("{name}-password-long\n"))
+            .trim()
+            .to_owned();
+        self.uris.borrow_mut().insert(name.to_owned(), uri.clone());
+        uri
     }
 
     fn check(&self, user: &str, project: &str, action: &str, table: &str, extra: &[&str]) -> Value {
@@ -1403,6 +1417,7 @@ fn the_embargo_clock_equals_pandas_on_a_synthetic_programme_with_industry_export
     let with_lake = Gov {
         _dir: dir,
         store: PathBuf::from(store2),
+        uris: Default::default(),
     };
     with_lake.user(
         "ind2",
@@ -2379,4 +2394,256 @@ fn the_airlock_takes_two_unconflicted_blind_reviewers_and_releases_only_what_the
     }
     let verified = gov.ok(&["audit", "verify", "--json"], "");
     assert!(verified.contains("\"ok\": true"), "{verified}");
+}
+
+/// A `workbench serve` process, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the review page on a free port and reads its address from standard error.
+fn serve(gov: &Gov) -> Served {
+    use std::io::BufRead;
+    let mut child = Command::new(binary("workbench"))
+        .args(["serve", "--store", gov.store(), "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("workbench serve runs");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr
+        .read_line(&mut line)
+        .expect("serve says where it listens");
+    // Keep draining what the server prints so it never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    Served { child, url }
+}
+
+#[test]
+fn reviewers_log_in_with_their_second_factor_see_the_flagged_cells_and_approve_on_the_web_page() {
+    let lake = synthetic_lake("800");
+    let gov = programme_of(Gov::with_lake(&lake.path().join("lake")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An earlier release of the project, which the page shows beside the new object.
+    let earlier = dir.path().join("counts.csv");
+    std::fs::write(&earlier, "cancer_type,patients\nLUAD,30\nBRCA,40\n").expect("file");
+    let r = export_request(&gov, "ana_a", "acad", &earlier, "internal-use", &[]);
+    let earlier_id = r["request"].as_str().expect("id").to_owned();
+    for reviewer in r["reviewers"].as_array().expect("reviewers").iter().take(2) {
+        vote(
+            &gov,
+            &earlier_id,
+            reviewer.as_str().expect("name"),
+            "approve",
+        );
+    }
+    let earlier_out = dir.path().join("earlier");
+    gov.ok(
+        &[
+            "export",
+            "release",
+            "--request",
+            &earlier_id,
+            "--out",
+            earlier_out.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    // Two suppressed cells (a blank and a marker) and a label that is markup: the page
+    // must mark the first two and show the third as text.
+    let csv = "cancer_type,stage,patients\n<b>LUAD</b>,I,31\nLUAD,II,\nBRCA,I,45\nBRCA,II,*\n";
+    let file = dir.path().join("stage.csv");
+    std::fs::write(&file, csv).expect("file");
+    let r = export_request(&gov, "ana_a", "acad", &file, "publication", &[]);
+    assert_eq!(r["verdict"], "review", "{r}");
+    let id = r["request"].as_str().expect("id").to_owned();
+    let reviewers: Vec<String> = r["reviewers"]
+        .as_array()
+        .expect("reviewers")
+        .iter()
+        .take(2)
+        .map(|v| v.as_str().expect("name").to_owned())
+        .collect();
+    // The suppressed cells as read from the CSV itself: (data row, column).
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let expected: Vec<(u64, String)> = csv
+        .lines()
+        .skip(1)
+        .enumerate()
+        .flat_map(|(r, line)| {
+            let cells: Vec<&str> = line.split(',').collect();
+            let header = &header;
+            (0..cells.len())
+                .filter(move |&c| header[c] == "patients" && cells[c].parse::<u64>().is_err())
+                .map(move |c| (r as u64 + 1, header[c].to_owned()))
+        })
+        .collect();
+    assert_eq!(expected.len(), 2);
+
+    let served = serve(&gov);
+    let person = |name: &str| {
+        serde_json::json!({
+            "user": name,
+            "password": format!("{name}-password-long"),
+            "uri": gov.uris.borrow()[name],
+        })
+    };
+    let people = dir.path().join("people.json");
+    std::fs::write(
+        &people,
+        serde_json::json!({
+            "reviewers": [person(&reviewers[0]), person(&reviewers[1])],
+            "author": person("ana_a"),
+            "outsider": person("ind"),
+        })
+        .to_string(),
+    )
+    .expect("people");
+    let shots = crate::support::root().join("target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let output = Command::new(python_path())
+        .arg(crate::support::root().join("tests/python/review_page.py"))
+        .args([served.url.as_str(), id.as_str()])
+        .arg(&people)
+        .arg(&shots)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "review_page.py: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let text = |key: &str| page[key].as_str().unwrap_or_default().to_owned();
+    // The doors: no session, a wrong code, a replayed code.
+    assert!(text("anonymous_url").ends_with("/login"), "{page}");
+    assert!(text("wrong_code_url").ends_with("/login"), "{page}");
+    assert!(
+        text("wrong_code_page").contains("R18-second-factor"),
+        "{page}"
+    );
+    assert!(text("replay_page").contains("R18-totp-replay"), "{page}");
+    assert!(text("replay_url").ends_with("/login"), "{page}");
+    assert!(!text("first_after_login_url").ends_with("/login"), "{page}");
+    assert!(text("first_list").contains(&id), "{page}");
+    // Votes from another site or without the page's token are refused.
+    assert_eq!(page["cross_site_vote"][0], 403, "{page}");
+    assert_eq!(page["forged_vote"][0], 403, "{page}");
+    // The flagged cells are exactly the suppressed ones, marked as missing.
+    let flagged: Vec<(u64, String)> = page["first_flagged"]
+        .as_array()
+        .expect("flagged")
+        .iter()
+        .map(|f| {
+            assert!(f[2].as_str().expect("rules").contains("missing"), "{f}");
+            (
+                f[0].as_u64().expect("row"),
+                f[1].as_str().expect("column").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(flagged, expected, "{page}");
+    assert_eq!(page["second_flagged"], page["first_flagged"], "{page}");
+    assert!(
+        page["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f == "missing"),
+        "{page}"
+    );
+    // Nothing the object holds runs or renders as markup.
+    assert_eq!(page["scripts_on_page"], 0, "{page}");
+    assert_eq!(page["object_elements"], 0, "{page}");
+    assert!(text("object_text").contains("<b>LUAD</b>"), "{page}");
+    // The project's approval is beside the object.
+    assert!(text("project_text").contains("acad"), "{page}");
+    assert!(text("releases_text").contains(&earlier_id), "{page}");
+    // The author cannot vote; an outsider cannot see the request.
+    assert_eq!(page["author_has_form"], 0, "{page}");
+    assert_eq!(page["author_vote"][0], 403, "{page}");
+    assert!(
+        page["author_vote"][1]
+            .as_str()
+            .unwrap_or_default()
+            .contains("R18-role"),
+        "{page}"
+    );
+    assert_eq!(page["outsider"][0], 404, "{page}");
+    assert!(
+        !page["outsider"][1]
+            .as_str()
+            .unwrap_or_default()
+            .contains("31"),
+        "{page}"
+    );
+    // Blind: the second reviewer does not see the first's vote until theirs is in.
+    assert!(text("first_state").contains("submitted"), "{page}");
+    assert!(
+        !text("second_reviews_before").contains("suppression holds"),
+        "{page}"
+    );
+    assert!(
+        !text("second_page_before").contains("suppression holds"),
+        "{page}"
+    );
+    assert!(text("second_state").contains("approved"), "{page}");
+    assert!(
+        text("second_reviews_after").contains("suppression holds"),
+        "{page}"
+    );
+    assert!(text("after_logout_url").ends_with("/login"), "{page}");
+    drop(served);
+    // The store agrees: two web votes in the audit chain, and the release verifies.
+    let web_votes: Vec<String> = gov
+        .audit()
+        .iter()
+        .filter(|r| r["event"]["kind"] == "export-review" && r["event"]["via"] == "web")
+        .map(|r| r["event"]["user"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(web_votes, reviewers);
+    let out = dir.path().join("release");
+    let released: Value = serde_json::from_str(&gov.ok(
+        &[
+            "export",
+            "release",
+            "--request",
+            &id,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--json",
+        ],
+        "",
+    ))
+    .expect("JSON");
+    assert_eq!(released["state"], "released", "{released}");
+    let key = gov.ok(&["export", "key"], "").trim().to_owned();
+    let verified: Value = serde_json::from_str(&workbench_ok(&[
+        "export",
+        "verify",
+        out.to_str().expect("utf-8"),
+        "--key",
+        &key,
+        "--json",
+    ]))
+    .expect("JSON");
+    assert_eq!(verified["ok"], true, "{verified}");
+    let (code, report) = gov.verify();
+    assert_eq!(code, Some(0), "{report}");
 }

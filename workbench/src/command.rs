@@ -14,6 +14,7 @@ pub(crate) mod kernel;
 mod kernelspec;
 pub(crate) mod lake;
 pub(crate) mod qc;
+pub(crate) mod serve;
 pub(crate) mod session;
 pub(crate) mod synth;
 pub(crate) mod up;

@@ -140,7 +140,7 @@ pub(crate) fn fix(check: &str, p: &Parameters) -> String {
             "fewer than {} residual degrees of freedom: fit fewer parameters or use more patients",
             p.dof
         ),
-        "missing" => "state how missing values were handled (they are left out of the statistic)".into(),
+        "missing" => "state how missing or suppressed values were handled (left out of the statistic, or suppressed so that margins and other cells cannot recover them)".into(),
         "negative" => "negative values: dominance was judged on the size of each patient's contribution; a reviewer checks the cell".into(),
         "identifier" => "remove the identifier column: no case, sample or specimen id leaves the enclave".into(),
         "date" => "replace dates by coarser periods (year, or months since diagnosis)".into(),

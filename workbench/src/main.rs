@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod command;
 
-use command::{cohort, export, governance, import, kernel, lake, qc, session, synth, up};
+use command::{cohort, export, governance, import, kernel, lake, qc, serve, session, synth, up};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +42,10 @@ enum Command {
     },
     /// Prepare a local synthetic enclave and open JupyterLab with the workbench kernel.
     Up(up::Args),
+    /// Serve the export airlock's review page: committee reviewers log in with password
+    /// and second factor, read each request's object with its automatic findings marked
+    /// on the cells, and vote (R37-R39).
+    Serve(serve::Args),
     /// Select a cohort: print its size and case ids (`--json`: keys `n`, `cases`).
     Cohort(cohort::CohortArgs),
     /// Kaplan–Meier overall survival of a cohort, per group, with the log-rank test.
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Import { format } => import::run(format),
         Command::Lake { action } => lake::run(action),
         Command::Up(args) => up::run(args),
+        Command::Serve(args) => serve::run(&args).map(|_| ()),
         Command::Cohort(args) => cohort::run_cohort(args),
         Command::Survival(args) => cohort::run_survival(args),
         Command::Join(args) => cohort::run_join(args),

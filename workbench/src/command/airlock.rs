@@ -363,14 +363,54 @@ pub(crate) fn export_for_session(
 }
 
 pub(crate) fn review(args: &ReviewArgs) -> Result<ExitCode> {
-    let mut store = Sqlite::open(&args.store)?;
-    let request = store
-        .export_request(&args.request)?
-        .with_context(|| format!("no export request {}", args.request))?;
     let vote = Vote::parse(&args.vote).map_err(anyhow::Error::msg)?;
-    let reviewer = known_user(&store, &args.user)?;
+    let out = cast_vote(
+        &args.store,
+        &args.request,
+        &args.user,
+        vote,
+        &args.comment,
+        "cli",
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{}: {} voted; request is {}",
+            args.request,
+            args.user,
+            out["state"].as_str().unwrap_or("")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Decides and records `reviewer`'s vote on request `id` (from the command line or the
+/// review page, `via`): the committee's rules at the vote, the reviewers chosen, blind
+/// order, the frozen object unchanged. The request's id, the vote, its state after and
+/// the count of votes.
+///
+/// # Errors
+///
+/// The vote is refused (the error names the rule; the refusal is audited).
+pub(crate) fn cast_vote(
+    dir: &Path,
+    id: &str,
+    user: &str,
+    vote: Vote,
+    comment: &str,
+    via: &str,
+) -> Result<Value> {
+    let mut store = Sqlite::open(dir)?;
+    let request = store
+        .export_request(id)?
+        .with_context(|| format!("no export request {id}"))?;
+    let reviewer = known_user(&store, user)?;
     let event = json!({"kind": "export-review-refused", "request": request.id,
-        "user": reviewer.name, "vote": vote});
+        "user": reviewer.name, "vote": vote, "via": via});
+    let refuse = |store: &mut Sqlite, event: Value, d: &Decision| -> Result<Value> {
+        refuse(store, event, d).map(|_| Value::Null)
+    };
     // The committee's rules hold at the vote too (a conflict declared since).
     let project = known_project(&store, &request.project)?;
     let author = known_user(&store, &request.author)?;
@@ -399,7 +439,7 @@ pub(crate) fn review(args: &ReviewArgs) -> Result<ExitCode> {
         return refuse(&mut store, event, &may);
     }
     // The object voted on is the one frozen: a changed spool file stops the vote.
-    if let Err(err) = release::frozen(&args.store, &request.sha256) {
+    if let Err(err) = release::frozen(dir, &request.sha256) {
         let d = Decision::deny(Rule::Export, err.to_string());
         return refuse(&mut store, event, &d);
     }
@@ -410,11 +450,11 @@ pub(crate) fn review(args: &ReviewArgs) -> Result<ExitCode> {
         request: request.id.clone(),
         reviewer: reviewer.name.clone(),
         vote,
-        comment: args.comment.clone(),
+        comment: comment.to_owned(),
         at: now(),
     };
     let event = json!({"kind": "export-review", "request": request.id, "user": reviewer.name,
-        "vote": vote, "state": to, "rule": Rule::Export.id()});
+        "vote": vote, "state": to, "via": via, "rule": Rule::Export.id()});
     store.apply(
         &Change::ExportReview {
             review,
@@ -423,18 +463,7 @@ pub(crate) fn review(args: &ReviewArgs) -> Result<ExitCode> {
         },
         event,
     )?;
-    let out = json!({"request": request.id, "vote": vote, "state": to, "votes": votes.len()});
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!(
-            "{}: {} voted; request is {}",
-            request.id,
-            reviewer.name,
-            to.as_str()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(json!({"request": request.id, "vote": vote, "state": to, "votes": votes.len()}))
 }
 
 pub(crate) fn show(args: &ShowArgs) -> Result<ExitCode> {
@@ -443,24 +472,38 @@ pub(crate) fn show(args: &ShowArgs) -> Result<ExitCode> {
         .export_request(&args.request)?
         .with_context(|| format!("no export request {}", args.request))?;
     let viewer = known_user(&store, &args.user)?;
-    let involved = viewer.name == request.author || request.reviewers.contains(&viewer.name);
-    if !involved && viewer.role != workbench_governance::people::Role::Admin {
-        bail!(
-            "{}",
-            Decision::deny(
-                Rule::Export,
-                format!(
-                    "{} is neither the author nor a reviewer of request {}",
-                    viewer.name, request.id
-                )
-            )
-        );
+    let may = may_see(&viewer, &request);
+    if !may.allowed {
+        bail!("{may}");
     }
     let reviews = store.export_reviews(&request.id)?;
     let visible = airlock::visible_reviews(&reviews, &viewer.name, request.state);
     let out = json!({"request": request, "votes": reviews.len(), "reviews": visible});
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `viewer` may see `request`: its author, its chosen reviewers and admins only
+/// (R39-export); nobody else learns what asks to leave.
+pub(crate) fn may_see(
+    viewer: &workbench_governance::people::User,
+    request: &ExportRequest,
+) -> Decision {
+    let involved = viewer.name == request.author || request.reviewers.contains(&viewer.name);
+    if involved || viewer.role == workbench_governance::people::Role::Admin {
+        Decision::allow(
+            Rule::Export,
+            format!("{} may see request {}", viewer.name, request.id),
+        )
+    } else {
+        Decision::deny(
+            Rule::Export,
+            format!(
+                "{} is neither the author nor a reviewer of request {}",
+                viewer.name, request.id
+            ),
+        )
+    }
 }
 
 pub(crate) fn release(args: &ReleaseArgs) -> Result<ExitCode> {

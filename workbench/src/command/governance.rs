@@ -696,16 +696,33 @@ fn account(args: AccountArgs, disabled: Option<bool>, unlock: bool, kind: &str) 
 
 fn login(dir: &Path, name: &str, code: Option<&str>) -> Result<()> {
     let password = read_password()?;
+    let decision = authenticate(dir, name, &password, code)?;
+    println!("{decision}");
+    Ok(())
+}
+
+/// Decides and records a login with `password` and the TOTP `code` (R18): the same
+/// decision, lock-out and replay protection for the command line and the review page.
+///
+/// # Errors
+///
+/// The login is refused (the error is the decision, naming its rule), or the store fails.
+pub(crate) fn authenticate(
+    dir: &Path,
+    name: &str,
+    password: &str,
+    code: Option<&str>,
+) -> Result<Decision> {
     let mut store = Sqlite::open(dir)?;
     let (_, policy) = store.policy()?;
     let user = store.user(name)?;
     let credentials = store.credentials(name)?;
     let password_ok = match &credentials {
-        Some((phc, _)) => people::password_matches(&password, phc),
+        Some((phc, _)) => people::password_matches(password, phc),
         None => {
             // An unknown user costs the same argon2 work as a known one: the time taken
             // does not tell which names exist.
-            let _ = people::hash_password(&password);
+            let _ = people::hash_password(password);
             false
         }
     };
@@ -755,8 +772,7 @@ fn login(dir: &Path, name: &str, code: Option<&str>) -> Result<()> {
     if !decision.allowed {
         bail!("{decision}");
     }
-    println!("{decision}");
-    Ok(())
+    Ok(decision)
 }
 
 fn project_action(action: ProjectAction) -> Result<()> {

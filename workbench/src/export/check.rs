@@ -64,6 +64,12 @@ pub fn check_csv(
     for (r, row) in rows.iter().enumerate() {
         for &c in &count_columns {
             let Some(n) = number(&row[c]) else {
+                // A blank or a marker (`*`, `<10`, `n/a`) among counts is a cell that was
+                // suppressed or is missing: a reviewer checks it cannot be recovered.
+                flagged.push((
+                    "missing",
+                    serde_json::json!({"row": r + 1, "column": columns[c], "value": row[c]}),
+                ));
                 continue;
             };
             let shown = if n.fract() == 0.0 && n.abs() < 9e15 {
@@ -272,6 +278,7 @@ fn message(check: &str, n: usize, p: &Parameters) -> String {
         "date" => format!("{n} column(s) hold dates"),
         "free-text" => format!("{n} column(s) hold free text"),
         "row-level" => format!("{n} column(s) tell every row apart: row-level data"),
+        "missing" => format!("{n} count cell(s) blank or not a number (suppressed or missing)"),
         _ => format!("{n} finding(s)"),
     }
 }
