@@ -424,3 +424,153 @@ fn a_survival_table_shows_its_curves_until_the_risk_set_is_small_where_acro_refu
         );
     }
 }
+
+/// `workbench export model … --json` on `csv`, with the exit status.
+fn model(csv: &Path, y: &str, x: &str, person: Option<&str>) -> (bool, Value) {
+    let mut args = vec![
+        "export",
+        "model",
+        "--data",
+        csv.to_str().expect("utf-8"),
+        "--y",
+        y,
+        "--x",
+        x,
+        "--json",
+    ];
+    if let Some(p) = person {
+        args.extend(["--person", p]);
+    }
+    let out = workbench(&args);
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "workbench {args:?}: {e}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), parsed)
+}
+
+#[test]
+fn model_summaries_agree_with_acro_and_statsmodels_and_count_degrees_of_freedom_in_patients() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Rows of distinct patients: age and a dose, an outcome with noise from a fixed
+    // sequence (no random generator shared with Python is needed).
+    let rows = |n: usize, patients: usize| -> Vec<Vec<String>> {
+        let mut rows = vec![vec![
+            "patient".into(),
+            "age".into(),
+            "dose".into(),
+            "y".into(),
+        ]];
+        for i in 0..n {
+            let age = 40.0 + (i * 7 % 31) as f64;
+            let dose = 1.0 + (i * 3 % 11) as f64 / 2.0;
+            let noise = ((i * 37 % 17) as f64 - 8.0) / 3.0;
+            rows.push(vec![
+                format!("P{}", i % patients),
+                format!("{age}"),
+                format!("{dose}"),
+                format!("{}", 0.8 * age - 2.5 * dose + noise),
+            ]);
+        }
+        rows
+    };
+    // 13 rows and 3 parameters leave 10 degrees of freedom: both pass; 12 leave 9: both
+    // fail. Coefficients, standard errors and p-values are statsmodels'.
+    for (n, verdict) in [(13, "pass"), (12, "fail"), (60, "pass")] {
+        let data = csv(dir.path(), &format!("m{n}.csv"), &rows(n, n));
+        let acro = python(
+            "acro_models.py",
+            &[&data, Path::new("y"), Path::new("age,dose")],
+        );
+        let (passed, ours) = model(&data, "y", "age,dose", Some("patient"));
+        assert_eq!(acro["status"], verdict, "ACRO at {n} rows: {acro}");
+        assert_eq!(ours["verdict"], verdict, "ours at {n} rows: {ours}");
+        assert_eq!(passed, verdict == "pass");
+        assert_eq!(ours["dof_resid"].as_f64(), acro["dof"].as_f64(), "{ours}");
+        assert_eq!(ours["dof_rows"].as_f64(), acro["dof"].as_f64(), "{ours}");
+        for term in ours["terms"].as_array().expect("terms") {
+            let theirs = &acro["terms"][term["name"].as_str().expect("name")];
+            for key in ["estimate", "std_error", "p_value"] {
+                let (a, b) = (
+                    term[key].as_f64().expect("ours"),
+                    theirs[key].as_f64().expect("statsmodels"),
+                );
+                assert!(
+                    (a - b).abs() <= 1e-7 * b.abs().max(1e-12),
+                    "{n} rows, {} {key}: ours {a}, statsmodels {b}",
+                    term["name"]
+                );
+            }
+        }
+    }
+    // Stricter than ACRO: 40 rows of 8 patients pass ACRO (37 degrees of freedom in
+    // rows) and fail ours (5 in patients).
+    let repeated = csv(dir.path(), "repeated.csv", &rows(40, 8));
+    let acro = python(
+        "acro_models.py",
+        &[&repeated, Path::new("y"), Path::new("age,dose")],
+    );
+    assert_eq!(acro["status"], "pass", "{acro}");
+    let (passed, ours) = model(&repeated, "y", "age,dose", Some("patient"));
+    assert!(!passed, "{ours}");
+    assert_eq!(ours["dof_resid"], 5, "{ours}");
+    assert!(
+        ours["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["check"] == "dof"),
+        "{ours}"
+    );
+    // Stricter than ACRO: an indicator marking 4 of 30 patients (its coefficient is
+    // their mean's contrast with the rest) passes ACRO and fails ours.
+    let mut marked = rows(30, 30);
+    marked[0].push("smoker".into());
+    for (i, row) in marked.iter_mut().skip(1).enumerate() {
+        row.push(if i < 4 { "1".into() } else { "0".into() });
+    }
+    let marked = csv(dir.path(), "marked.csv", &marked);
+    let acro = python(
+        "acro_models.py",
+        &[&marked, Path::new("y"), Path::new("age,smoker")],
+    );
+    assert_eq!(acro["status"], "pass", "{acro}");
+    let (passed, ours) = model(&marked, "y", "age,smoker", Some("patient"));
+    assert!(!passed, "{ours}");
+    let found = ours["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["check"] == "threshold")
+        .unwrap_or_else(|| panic!("no threshold finding: {ours}"));
+    assert_eq!(found["cells"][0]["term"], "smoker", "{ours}");
+    assert_eq!(found["cells"][0]["patients_1"], 4, "{ours}");
+    // A column that is not a number is named with its row.
+    let bad = csv(
+        dir.path(),
+        "bad.csv",
+        &[
+            vec!["age".into(), "y".into()],
+            vec!["40".into(), "1".into()],
+            vec!["forty".into(), "2".into()],
+        ],
+    );
+    let out = workbench(&[
+        "export",
+        "model",
+        "--data",
+        bad.to_str().expect("utf-8"),
+        "--y",
+        "y",
+        "--x",
+        "age",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"age\"") && stderr.contains("row 2"),
+        "{stderr}"
+    );
+}

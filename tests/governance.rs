@@ -2306,6 +2306,51 @@ fn the_airlock_takes_two_unconflicted_blind_reviewers_and_releases_only_what_the
         "",
         "R33-disclosure",
     );
+    // A model summary of 12 patients and 2 parameters (10 residual degrees of freedom)
+    // passes at the request; edited to disagree with itself, it fails.
+    let mut rows = String::from("patient,age,y\n");
+    for i in 0..12 {
+        rows.push_str(&format!("P{i},{},{}\n", 40 + i * 3 % 7, i * 5 % 9));
+    }
+    let data = write("rows.csv", &rows);
+    let summary = dir.path().join("model.json");
+    let fitted = crate::support::workbench(&[
+        "export",
+        "model",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--y",
+        "y",
+        "--x",
+        "age",
+        "--person",
+        "patient",
+        "--out",
+        summary.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        fitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fitted.stderr)
+    );
+    let r = export_request(&gov, "ana_a", "acad", &summary, "publication", &[]);
+    assert_eq!(r["verdict"], "pass", "10 degrees of freedom pass: {r}");
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    // The same summary edited to claim more patients than its dof says is caught.
+    let edited = write(
+        "edited.json",
+        &text.replace("\"patients\": 12", "\"patients\": 11"),
+    );
+    let r = export_request(&gov, "ana_a", "acad", &edited, "publication", &[]);
+    assert_eq!(r["verdict"], "fail", "{r}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["check"] == "dof"),
+        "{r}"
+    );
     // Two reviewers who disagree: the third decides.
     let other = write("other.csv", "cancer_type,patients\nLUAD,60\nBRCA,80\n");
     let r = export_request(&gov, "ana_a", "acad", &other, "internal-use", &[]);

@@ -14,6 +14,7 @@
 
 pub mod ask;
 pub mod check;
+pub mod model;
 pub mod release;
 pub mod suppress;
 pub mod survival;
@@ -23,6 +24,7 @@ use serde::Serialize;
 
 pub use ask::{Exportable, Requested, request};
 pub use check::{CheckedFile, check_csv, differencing};
+pub use model::{Model, ols};
 pub use suppress::{Changes, suppress};
 pub use table::{Agg, Cell, SafeTable, Spec, build};
 
@@ -60,7 +62,7 @@ impl Default for Parameters {
 }
 
 /// The automatic verdict on an output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Nothing found.
@@ -152,6 +154,26 @@ pub(crate) fn fix(check: &str, p: &Parameters) -> String {
         ),
         _ => String::new(),
     }
+}
+
+/// A least-squares model summary as a cell asks for it: `export::model(&df, "os_months",
+/// &["age", "smoker"])`, with each row's patient in `case_id` when `df` has one (the
+/// residual degrees of freedom are counted in patients) and the default parameters.
+///
+/// # Errors
+///
+/// As [`model::ols`].
+pub fn model(
+    df: &polars::prelude::DataFrame,
+    outcome: &str,
+    predictors: &[&str],
+) -> Result<Model, model::Error> {
+    let person = df
+        .get_column_names()
+        .iter()
+        .any(|n| n.as_str() == "case_id")
+        .then_some("case_id");
+    ols(df, outcome, predictors, person, &Parameters::default())
 }
 
 /// A safe table as a cell asks for it: `export::table(&df, &["cancer_type"])`, then

@@ -41,6 +41,9 @@ fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Resul
             serde_json::to_value(&checked.findings)?,
         ));
     }
+    if let Some((verdict, findings)) = export::model::check_summary(bytes, parameters) {
+        return Ok((verdict.as_str().to_owned(), serde_json::to_value(findings)?));
+    }
     Ok((
         "review".to_owned(),
         json!([{

@@ -21,6 +21,10 @@ pub(crate) enum Action {
     /// sets handled: each curve ends where fewer than the minimum are at risk, and a
     /// group of fewer patients is not shown. Exit 0 on pass, 1 otherwise.
     Survival(SurvivalArgs),
+    /// A least-squares model summary (CSV or Parquet rows) with its residual degrees of
+    /// freedom counted in patients, and its 0/1 indicators' patients checked. Exit 0 on
+    /// pass, 1 otherwise.
+    Model(ModelArgs),
     /// Ask for an object (a table, figure, notebook or file) to leave: it is checked,
     /// frozen by its sha256 in the store's spool, and given two committee reviewers.
     Request(RequestArgs),
@@ -56,6 +60,33 @@ pub(crate) struct SurvivalArgs {
     #[command(flatten)]
     parameters: ParameterArgs,
     /// Print JSON (`verdict`, `rows`, `groups`, `notes`).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ModelArgs {
+    /// The rows: CSV with a header, or Parquet.
+    #[arg(long)]
+    data: PathBuf,
+    /// The outcome column.
+    #[arg(long)]
+    y: String,
+    /// The predictor columns (an intercept is added).
+    #[arg(long, value_delimiter = ',', required = true)]
+    x: Vec<String>,
+    /// The column naming each row's patient (degrees of freedom are counted in patients).
+    #[arg(long)]
+    person: Option<String>,
+    /// Fewest residual degrees of freedom.
+    #[arg(long, default_value_t = Parameters::default().dof)]
+    dof: u64,
+    #[command(flatten)]
+    parameters: ParameterArgs,
+    /// Write the summary (the object `export request` takes) to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print JSON (`verdict`, `terms`, `dof_resid`, `findings`).
     #[arg(long)]
     json: bool,
 }
@@ -247,6 +278,7 @@ pub(crate) fn run(action: Action) -> Result<ExitCode> {
         Action::Check(args) => check(&args),
         Action::Table(args) => table(&args),
         Action::Survival(args) => survival(&args),
+        Action::Model(args) => model(&args),
         Action::Request(args) => super::airlock::request(&args),
         Action::Review(args) => super::airlock::review(&args),
         Action::Show(args) => super::airlock::show(&args),
@@ -381,6 +413,54 @@ fn survival(args: &SurvivalArgs) -> Result<ExitCode> {
         }
     }
     Ok(exit(table.verdict))
+}
+
+fn model(args: &ModelArgs) -> Result<ExitCode> {
+    let df = read_data(&args.data)?;
+    let parameters = Parameters {
+        dof: args.dof,
+        ..args.parameters.parameters()
+    };
+    let x: Vec<&str> = args.x.iter().map(String::as_str).collect();
+    let model = export::ols(&df, &args.y, &x, args.person.as_deref(), &parameters)
+        .with_context(|| format!("fitting {} on {}", args.y, args.data.display()))?;
+    let text = serde_json::to_string_pretty(&model)?;
+    if let Some(out) = &args.out {
+        workbench::durable::write(out, text.as_bytes())?;
+    }
+    if args.json {
+        println!("{text}");
+    } else {
+        println!(
+            "{} ~ {}: {} rows, {} patients, residual dof {} (rows {}), R² {:.4}; verdict {}",
+            model.outcome,
+            x.join(" + "),
+            model.rows,
+            model.patients,
+            model.dof_resid,
+            model.dof_rows,
+            model.r_squared,
+            model.verdict.as_str()
+        );
+        println!("term\testimate\tstd_error\tt\tp");
+        for t in &model.terms {
+            println!(
+                "{}\t{:.6}\t{:.6}\t{:.3}\t{:.4}",
+                t.name, t.estimate, t.std_error, t.t, t.p_value
+            );
+        }
+        for f in &model.findings {
+            println!(
+                "{} {} ({}): {}; fix: {}",
+                f.verdict.as_str(),
+                f.check,
+                f.rule,
+                f.message,
+                f.fix
+            );
+        }
+    }
+    Ok(exit(model.verdict))
 }
 
 fn print_findings(findings: &[export::Finding]) {

@@ -69,6 +69,16 @@ impl Exportable for SafeTable {
     }
 }
 
+impl Exportable for super::Model {
+    /// The summary as JSON (terms, degrees of freedom, findings; nothing row-level),
+    /// which the trusted side checks again.
+    fn export_file(&self) -> Result<(String, Vec<u8>), String> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        let sha = workbench_governance::events::sha256_hex(&bytes);
+        Ok((format!("model-{}.json", &sha[..12]), bytes))
+    }
+}
+
 impl Exportable for Svg {
     fn export_file(&self) -> Result<(String, Vec<u8>), String> {
         let bytes = self.svg.clone().into_bytes();
