@@ -1013,7 +1013,7 @@ std::io::stdin().read_line(&mut line)?;
 line.trim().to_string()"##;
     let cells = json!([
         {"code": "let t = export::table(&table(\"registrations\")?, &[\"cancer_type\"]).make_safe(None)?;\nlet r = export::request(&t, \"internal-use\", \"patients per type for the annual report\")?;\nformat!(\"{} {} {}\", r.request, r.verdict, r.sha256)"},
-        {"code": "std::fs::write(\"notes.txt\", \"free text for a colleague\")?;\nexport::request(std::path::Path::new(\"notes.txt\"), \"internal-use\", \"notes\")?.verdict"},
+        {"code": "std::fs::write(\"notes.txt\", \"free text for a colleague\")?;\nexport::request(std::path::Path::new(\"notes.txt\"), \"internal-use\", \"notes for a colleague at the hospital\")?.verdict"},
         {"code": link},
     ]);
     let results = enclave.run_cells(

@@ -2054,7 +2054,7 @@ fn export_request(
         "--intent",
         intent,
         "--justification",
-        "a test",
+        "counts for the project's annual report",
         "--on",
         "2026-12-04",
         "--json",
@@ -2691,4 +2691,98 @@ fn reviewers_log_in_with_their_second_factor_see_the_flagged_cells_and_approve_o
     assert_eq!(verified["ok"], true, "{verified}");
     let (code, report) = gov.verify();
     assert_eq!(code, Some(0), "{report}");
+}
+
+#[test]
+fn a_request_is_held_to_its_projects_purpose_scope_and_tier_and_a_notebooks_outputs_are_read() {
+    let lake = synthetic_lake("800");
+    let gov = programme_of(Gov::with_lake(&lake.path().join("lake")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("file");
+        path
+    };
+    let safe = write("counts.csv", "cancer_type,patients\nLUAD,30\nBRCA,40\n");
+    // A justification that says nothing is refused (R36-purpose).
+    gov.refused(
+        &[
+            "export",
+            "request",
+            "--user",
+            "ana_a",
+            "--project",
+            "acad",
+            "--file",
+            safe.to_str().expect("utf-8"),
+            "--intent",
+            "internal-use",
+            "--justification",
+            "x",
+        ],
+        "",
+        "R36-purpose",
+    );
+    let findings = |r: &Value, check: &str| -> Vec<Value> {
+        r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["check"] == check)
+            .cloned()
+            .collect()
+    };
+    // acad is licensed for LUAD and BRCA: a table naming COAD, or a request saying it
+    // draws on COAD, is out of scope (R36-scope).
+    let coad = write("coad.csv", "cancer_type,patients\nLUAD,30\nCOAD,40\n");
+    let r = export_request(&gov, "ana_a", "acad", &coad, "internal-use", &[]);
+    assert_eq!(r["verdict"], "fail", "{r}");
+    let scope = findings(&r, "scope");
+    assert_eq!(scope.len(), 1, "{r}");
+    assert_eq!(scope[0]["rule"], "R36-scope", "{r}");
+    assert_eq!(scope[0]["cells"], serde_json::json!(["COAD"]), "{r}");
+    let r = export_request(
+        &gov,
+        "ana_a",
+        "acad",
+        &safe,
+        "internal-use",
+        &["--cancer-types", "LUAD,COAD"],
+    );
+    assert_eq!(findings(&r, "scope")[0]["cells"], serde_json::json!(["COAD"]), "{r}");
+    let r = export_request(&gov, "ana_a", "acad", &safe, "internal-use", &[]);
+    assert_eq!(r["verdict"], "pass", "{r}");
+    // An overview project takes out tables only (R33-tier).
+    let notes = write("notes.txt", "LUAD looks different this year\n");
+    let r = export_request(&gov, "trainer", "overview", &notes, "internal-use", &[]);
+    assert_eq!(r["verdict"], "fail", "{r}");
+    assert_eq!(findings(&r, "tier")[0]["rule"], "R33-tier", "{r}");
+    // A notebook is read output by output: a sample id and a date fail; clean, it goes
+    // to the reviewers whole.
+    let notebook = |output: &str| {
+        serde_json::json!({
+            "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+            "cells": [
+                {"cell_type": "markdown", "metadata": {}, "source": ["# Stage by type"]},
+                {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": ["cohort()"],
+                 "outputs": [{"output_type": "stream", "name": "stdout", "text": [output]}]},
+            ]
+        })
+        .to_string()
+    };
+    let leaky = write(
+        "leaky.ipynb",
+        &notebook("first case JCGP-000123-T1 diagnosed 2026-05-11\n"),
+    );
+    let r = export_request(&gov, "ana_a", "acad", &leaky, "internal-use", &[]);
+    assert_eq!(r["verdict"], "fail", "{r}");
+    let ids = findings(&r, "identifier");
+    assert_eq!(ids[0]["cells"][0]["cell"], 2, "{r}");
+    assert_eq!(ids[0]["cells"][0]["output"], 1, "{r}");
+    assert_eq!(ids[0]["cells"][0]["value"], "JCGP-000123-T1", "{r}");
+    assert_eq!(findings(&r, "date").len(), 1, "{r}");
+    let clean = write("clean.ipynb", &notebook("LUAD 31 patients, BRCA 45\n"));
+    let r = export_request(&gov, "ana_a", "acad", &clean, "internal-use", &[]);
+    assert_eq!(r["verdict"], "review", "{r}");
+    assert_eq!(findings(&r, "notebook").len(), 1, "{r}");
 }

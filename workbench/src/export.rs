@@ -15,6 +15,7 @@
 pub mod ask;
 pub mod check;
 pub mod model;
+pub mod notebook;
 pub mod release;
 pub mod suppress;
 pub mod survival;
@@ -116,7 +117,8 @@ pub fn verdict_of(findings: &[Finding]) -> Verdict {
 /// freedom stop an output; missing and negative values need a reviewer's eye.
 pub(crate) fn weight(check: &str) -> Verdict {
     match check {
-        "missing" | "negative" | "free-text" | "row-level" => Verdict::Review,
+        "missing" | "negative" | "free-text" | "row-level" | "notebook" | "figure"
+        | "unchecked-table" | "unchecked-output" => Verdict::Review,
         _ => Verdict::Fail,
     }
 }
@@ -144,6 +146,11 @@ pub(crate) fn fix(check: &str, p: &Parameters) -> String {
         ),
         "missing" => "state how missing or suppressed values were handled (left out of the statistic, or suppressed so that margins and other cells cannot recover them)".into(),
         "negative" => "negative values: dominance was judged on the size of each patient's contribution; a reviewer checks the cell".into(),
+        "notebook" => "reviewers read every cell and output; clear outputs that need not leave".into(),
+        "figure" => "reviewers read what the figure shows; a figure of small groups is remade from a safe table".into(),
+        "unchecked-table" => "show tables made with export::table (their cells are checked), or clear the output".into(),
+        "unchecked-output" => "clear outputs of kinds the airlock cannot read".into(),
+        "unsafe-output" => "clear the output, or remake the table or model until its checks pass (make_safe)".into(),
         "identifier" => "remove the identifier column: no case, sample or specimen id leaves the enclave".into(),
         "date" => "replace dates by coarser periods (year, or months since diagnosis)".into(),
         "free-text" => "remove free text, or have a reviewer read every value".into(),

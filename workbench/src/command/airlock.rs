@@ -11,6 +11,7 @@ use workbench_governance::airlock::{self, ExportRequest, Intent, Review, State, 
 use workbench_governance::committee;
 use workbench_governance::consent::Forum;
 use workbench_governance::embargo;
+use workbench_governance::project::Tier;
 use workbench_governance::store::{Change, Sqlite, Store, new_id};
 use workbench_governance::{Decision, Rule};
 
@@ -32,7 +33,14 @@ fn refuse(store: &mut Sqlite, mut event: Value, decision: &Decision) -> Result<E
 /// and for identifiers, dates, free text and row-level data; anything else (a figure, a
 /// notebook, a document) goes to the reviewers to be read whole.
 fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Result<(String, Value)> {
-    // By content, not by name: a table called `t.txt` is still a table.
+    // JSON objects first (a notebook or a model summary could read as a ragged CSV),
+    // then by content, not by name: a table called `t.txt` is still a table.
+    if let Some((verdict, findings)) = export::notebook::check_notebook(bytes, parameters) {
+        return Ok((verdict.as_str().to_owned(), serde_json::to_value(findings)?));
+    }
+    if let Some((verdict, findings)) = export::model::check_summary(bytes, parameters) {
+        return Ok((verdict.as_str().to_owned(), serde_json::to_value(findings)?));
+    }
     if export::check::is_table(bytes) {
         let checked = export::check_csv(bytes, None, parameters)
             .with_context(|| format!("checking {}", file.display()))?;
@@ -40,9 +48,6 @@ fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Resul
             checked.verdict.as_str().to_owned(),
             serde_json::to_value(&checked.findings)?,
         ));
-    }
-    if let Some((verdict, findings)) = export::model::check_summary(bytes, parameters) {
-        return Ok((verdict.as_str().to_owned(), serde_json::to_value(findings)?));
     }
     Ok((
         "review".to_owned(),
@@ -195,6 +200,18 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
         );
         return refuse(&mut store, &d);
     }
+    // R36: a request says how the output serves the project's approved purpose.
+    if sub.justification.trim().chars().count() < MIN_JUSTIFICATION {
+        let d = Decision::deny(
+            Rule::Purpose,
+            format!(
+                "say in at least {MIN_JUSTIFICATION} characters how the output serves project {}'s approved purpose ({})",
+                project.id,
+                project.purpose.as_str()
+            ),
+        );
+        return refuse(&mut store, &d);
+    }
     let (_, policy) = store.policy()?;
     let parameters = Parameters {
         threshold: u64::from(policy.min_cell_count),
@@ -211,6 +228,58 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
             &mut verdict,
             &mut findings,
         )?;
+    }
+    // R36: an output draws only on the project's cancer types; R33: an overview project
+    // takes out tables only.
+    {
+        let mut add = |check: &str, rule: Rule, cells: Value, message: String, fix: &str| {
+            verdict = "fail".to_owned();
+            if let Some(list) = findings.as_array_mut() {
+                list.push(json!({"check": check, "rule": rule.id(), "verdict": "fail",
+                    "cells": cells, "message": message, "fix": fix}));
+            }
+        };
+        let stated: Vec<&String> = sub
+            .cancer_types
+            .iter()
+            .filter(|t| !project.covers_cancer_type(t))
+            .collect();
+        if !stated.is_empty() {
+            add(
+                "scope",
+                Rule::Scope,
+                json!(stated),
+                format!("cancer type(s) outside project {}'s licence", project.id),
+                "take out only what the project is licensed for, or ask the committee to widen its scope",
+            );
+        }
+        if !project.cancer_types.is_empty() && export::check::is_table(bytes) {
+            let outside = labels_outside(&store, bytes, &project, on)?;
+            if !outside.is_empty() {
+                add(
+                    "scope",
+                    Rule::Scope,
+                    json!(outside),
+                    format!(
+                        "the table names cancer type(s) outside project {}'s licence",
+                        project.id
+                    ),
+                    "leave out the rows of cancer types the project is not licensed for",
+                );
+            }
+        }
+        if project.tier == Tier::Overview && !export::check::is_table(bytes) {
+            add(
+                "tier",
+                Rule::Tier,
+                json!([]),
+                format!(
+                    "project {} is of the overview tier: only tables of counts leave it",
+                    project.id
+                ),
+                "take out a table made with export::table",
+            );
+        }
     }
     // R34: an industry publication waits until every cancer type it draws on is out of
     // embargo; a patent filing never waits.
@@ -614,4 +683,36 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<ExitCode> {
 pub(crate) fn key(args: &KeyArgs) -> Result<ExitCode> {
     println!("{}", release::public_hex(&release::key(&args.store)?));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The fewest characters a request's justification has (R36-purpose).
+const MIN_JUSTIFICATION: usize = 20;
+
+/// The labels of a CSV table that are cancer types registered in the store's lake but
+/// outside `project`'s licence (none when the store has no lake).
+fn labels_outside(
+    store: &Sqlite,
+    bytes: &[u8],
+    project: &workbench_governance::project::Project,
+    on: chrono::NaiveDate,
+) -> Result<Vec<String>> {
+    let Some(lake) = store.setting("lake")? else {
+        return Ok(Vec::new());
+    };
+    let (_, policy) = store.policy()?;
+    let known: std::collections::BTreeSet<String> = workbench::Lake::open(Path::new(&lake))?
+        .embargo_clocks(&store.embargo_lengths()?, &policy, on)?
+        .into_iter()
+        .map(|c| c.cancer_type)
+        .collect();
+    let mut outside = std::collections::BTreeSet::new();
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    for record in reader.records().flatten() {
+        for value in record.iter().map(str::trim) {
+            if known.contains(value) && !project.covers_cancer_type(value) {
+                outside.insert(value.to_owned());
+            }
+        }
+    }
+    Ok(outside.into_iter().collect())
 }

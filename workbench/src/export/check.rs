@@ -308,7 +308,7 @@ fn is_identifier_name(name: &str) -> bool {
 /// A value shaped like a case, sample or specimen id: letters, then dash-separated parts
 /// of letters and digits holding at least four digits (`JCGP-000001-T1`,
 /// `TCGA-AB-1234-01A`), where a category (`LUAD`, `stage II`) has none.
-fn looks_like_identifier(value: &str) -> bool {
+pub(crate) fn looks_like_identifier(value: &str) -> bool {
     let mut parts = value.split('-');
     let Some(head) = parts.next() else {
         return false;
@@ -332,7 +332,7 @@ fn looks_like_identifier(value: &str) -> bool {
 
 /// A full calendar date (`2026-05-11`, `2026/05/11`), which with a diagnosis or a birth
 /// narrows a patient down.
-fn looks_like_date(value: &str) -> bool {
+pub(crate) fn looks_like_date(value: &str) -> bool {
     let b = value.as_bytes();
     b.len() >= 10
         && b[..4].iter().all(u8::is_ascii_digit)
