@@ -2749,9 +2749,31 @@ fn a_request_is_held_to_its_projects_purpose_scope_and_tier_and_a_notebooks_outp
         "internal-use",
         &["--cancer-types", "LUAD,COAD"],
     );
-    assert_eq!(findings(&r, "scope")[0]["cells"], serde_json::json!(["COAD"]), "{r}");
+    assert_eq!(
+        findings(&r, "scope")[0]["cells"],
+        serde_json::json!(["COAD"]),
+        "{r}"
+    );
     let r = export_request(&gov, "ana_a", "acad", &safe, "internal-use", &[]);
     assert_eq!(r["verdict"], "pass", "{r}");
+    // A mean table in the form a cell's safe table leaves in: its patients are the
+    // counts, not its means.
+    let mean = write(
+        "mean.csv",
+        "cancer_type,value,patients\nLUAD,4.8,30\nBRCA,5.1,40\n",
+    );
+    let r = export_request(&gov, "ana_a", "acad", &mean, "internal-use", &[]);
+    assert_eq!(r["verdict"], "pass", "{r}");
+    let few = write(
+        "few.csv",
+        "cancer_type,value,patients\nLUAD,48.5,3\nBRCA,5.1,40\n",
+    );
+    let r = export_request(&gov, "ana_a", "acad", &few, "internal-use", &[]);
+    assert_eq!(
+        findings(&r, "threshold")[0]["cells"][0]["column"],
+        "patients",
+        "{r}"
+    );
     // An overview project takes out tables only (R33-tier).
     let notes = write("notes.txt", "LUAD looks different this year\n");
     let r = export_request(&gov, "trainer", "overview", &notes, "internal-use", &[]);

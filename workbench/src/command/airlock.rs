@@ -42,7 +42,8 @@ fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Resul
         return Ok((verdict.as_str().to_owned(), serde_json::to_value(findings)?));
     }
     if export::check::is_table(bytes) {
-        let checked = export::check_csv(bytes, None, parameters)
+        let counts = export::check::safe_table_counts(bytes);
+        let checked = export::check_csv(bytes, counts.as_deref(), parameters)
             .with_context(|| format!("checking {}", file.display()))?;
         return Ok((
             checked.verdict.as_str().to_owned(),

@@ -288,6 +288,16 @@ fn number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
+/// The count columns of a table in the form a cell's safe table leaves in (labels, then
+/// `value` and `patients`): its patients are the counts, and its value the statistic
+/// (a mean of 4.8 is no small count). `None` for any other table.
+pub fn safe_table_counts(bytes: &[u8]) -> Option<Vec<String>> {
+    let t = parse(bytes, None).ok()?;
+    let n = t.columns.len();
+    (n >= 3 && t.columns[n - 2] == "value" && t.columns[n - 1] == "patients")
+        .then(|| vec!["patients".to_owned()])
+}
+
 /// Whether `bytes` read as a table: CSV of at least two columns and one row, all rows as
 /// wide as the header. Such an object is checked as a table whatever its name.
 pub fn is_table(bytes: &[u8]) -> bool {
