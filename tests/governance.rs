@@ -2808,3 +2808,112 @@ fn a_request_is_held_to_its_projects_purpose_scope_and_tier_and_a_notebooks_outp
     assert_eq!(r["verdict"], "review", "{r}");
     assert_eq!(findings(&r, "notebook").len(), 1, "{r}");
 }
+
+#[test]
+fn a_publication_that_might_re_identify_waits_for_its_authors_report_to_the_committee() {
+    let lake = synthetic_lake("800");
+    let gov = programme_of(Gov::with_lake(&lake.path().join("lake")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Age group and sex together narrow cells to few people: flagged without being told.
+    let path = dir.path().join("age_sex.csv");
+    std::fs::write(
+        &path,
+        "cancer_type,age_group,sex,patients\nLUAD,40-49,F,30\nLUAD,40-49,M,40\nBRCA,50-59,F,35\n",
+    )
+    .expect("file");
+    let r = export_request(&gov, "ana_a", "acad", &path, "publication", &[]);
+    assert_eq!(r["verdict"], "review", "{r}");
+    let id = r["request"].as_str().expect("id").to_owned();
+    let found = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["check"] == "reidentification")
+        .unwrap_or_else(|| panic!("no R38 flag: {r}"))
+        .clone();
+    assert_eq!(found["rule"], "R38-report", "{r}");
+    assert_eq!(
+        found["cells"],
+        serde_json::json!(["age_group", "sex"]),
+        "{r}"
+    );
+    for reviewer in r["reviewers"].as_array().expect("reviewers").iter().take(2) {
+        vote(&gov, &id, reviewer.as_str().expect("name"), "approve");
+    }
+    // Approved, but not released until the author has reported to the committee.
+    let out = dir.path().join("release");
+    let release = [
+        "export",
+        "release",
+        "--request",
+        &id,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    gov.refused(&release, "", "R38-report");
+    // Only the author reports.
+    let text = "age group and sex by type: each cell counts 30 or more patients";
+    gov.refused(
+        &[
+            "export",
+            "report",
+            "--request",
+            &id,
+            "--user",
+            "com_f",
+            "--text",
+            text,
+        ],
+        "",
+        "R18-role",
+    );
+    gov.ok(
+        &[
+            "export",
+            "report",
+            "--request",
+            &id,
+            "--user",
+            "ana_a",
+            "--text",
+            text,
+        ],
+        "",
+    );
+    gov.ok(&release, "");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
+    )
+    .expect("JSON");
+    assert_eq!(manifest["report"]["text"], text, "{manifest}");
+    assert!(kinds(&gov).contains(&"export-report".to_owned()));
+    // The same table for internal use needs no report; a declared risk is flagged too.
+    let r = export_request(&gov, "ana_a", "acad", &path, "internal-use", &[]);
+    let internal = r["request"].as_str().expect("id").to_owned();
+    for reviewer in r["reviewers"].as_array().expect("reviewers").iter().take(2) {
+        vote(&gov, &internal, reviewer.as_str().expect("name"), "approve");
+    }
+    let out2 = dir.path().join("internal");
+    gov.ok(
+        &[
+            "export",
+            "release",
+            "--request",
+            &internal,
+            "--out",
+            out2.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    let plain = dir.path().join("plain.csv");
+    std::fs::write(&plain, "cancer_type,patients\nLUAD,31\nBRCA,45\n").expect("file");
+    let r = export_request(
+        &gov,
+        "ana_a",
+        "acad",
+        &plain,
+        "publication",
+        &["--reidentification-risk"],
+    );
+    assert_eq!(r["verdict"], "review", "{r}");
+}

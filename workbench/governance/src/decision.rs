@@ -89,11 +89,14 @@ pub enum Rule {
     /// R39: only an approved, unchanged object leaves, by a signed release; decided
     /// requests never change.
     Export,
+    /// R38: a publication from which individuals might be re-identified leaves only after
+    /// its author has reported it to the committee again.
+    Reidentification,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 39] = [
+    pub const ALL: [Rule; 40] = [
         Self::Consent,
         Self::ConsentMissing,
         Self::ConsentWithdrawn,
@@ -133,6 +136,7 @@ impl Rule {
         Self::Session,
         Self::Disclosure,
         Self::Export,
+        Self::Reidentification,
     ];
 
     /// The stable id (`R31-withdrawn`).
@@ -177,6 +181,7 @@ impl Rule {
             Self::Session => "R18-session",
             Self::Disclosure => "R33-disclosure",
             Self::Export => "R39-export",
+            Self::Reidentification => "R38-report",
         }
     }
 }

@@ -15,7 +15,9 @@ use workbench_governance::project::Tier;
 use workbench_governance::store::{Change, Sqlite, Store, new_id};
 use workbench_governance::{Decision, Rule};
 
-use super::export::{KeyArgs, ReleaseArgs, RequestArgs, ReviewArgs, ShowArgs, VerifyArgs};
+use super::export::{
+    KeyArgs, ReleaseArgs, ReportArgs, RequestArgs, ReviewArgs, ShowArgs, VerifyArgs,
+};
 use super::governance::{committee_members, known_project, known_user, member_users};
 
 fn now() -> String {
@@ -114,6 +116,8 @@ pub(crate) struct Submission<'a> {
     pub(crate) on: chrono::NaiveDate,
     /// The notebook session it comes from, if any.
     pub(crate) session: Option<&'a str>,
+    /// The author's word that individuals might be re-identified from it (R38).
+    pub(crate) reidentification_risk: bool,
 }
 
 pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
@@ -136,6 +140,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
         replaces: args.replaces.as_deref(),
         on: args.on.unwrap_or_else(workbench::lake::today),
         session: None,
+        reidentification_risk: args.reidentification_risk,
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -280,6 +285,32 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
                 ),
                 "take out a table made with export::table",
             );
+        }
+    }
+    // R38: where individuals might be re-identified, a publication waits for the author's
+    // report to the committee; the reviewers see the flag at once.
+    let quasi = if export::check::is_table(bytes) {
+        quasi_identifiers(bytes)
+    } else {
+        Vec::new()
+    };
+    if sub.reidentification_risk || quasi.len() >= 2 {
+        if verdict == "pass" {
+            verdict = "review".to_owned();
+        }
+        let why = if sub.reidentification_risk {
+            "the author says individuals might be re-identified from it".to_owned()
+        } else {
+            format!(
+                "its labels combine quasi-identifiers ({})",
+                quasi.join(", ")
+            )
+        };
+        if let Some(list) = findings.as_array_mut() {
+            list.push(json!({"check": "reidentification", "rule": Rule::Reidentification.id(),
+                "verdict": "review", "cells": quasi,
+                "message": format!("{why}: a publication needs the author's report to the committee before its release"),
+                "fix": "coarsen or drop a quasi-identifier, or report to the committee: workbench export report --request ID --user AUTHOR --text …"}));
         }
     }
     // R34: an industry publication waits until every cancer type it draws on is out of
@@ -431,6 +462,7 @@ pub(crate) fn export_for_session(
         replaces: None,
         on: workbench::lake::today(),
         session: Some(&session.id),
+        reidentification_risk: false,
     })
     .map_err(|e| format!("{e:#}"))
 }
@@ -551,7 +583,9 @@ pub(crate) fn show(args: &ShowArgs) -> Result<ExitCode> {
     }
     let reviews = store.export_reviews(&request.id)?;
     let visible = airlock::visible_reviews(&reviews, &viewer.name, request.state);
-    let out = json!({"request": request, "votes": reviews.len(), "reviews": visible});
+    let report = report_of(&store, &request.id)?;
+    let out =
+        json!({"request": request, "votes": reviews.len(), "reviews": visible, "report": report});
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -596,6 +630,21 @@ pub(crate) fn release(args: &ReleaseArgs) -> Result<ExitCode> {
         );
         return refuse(&mut store, event, &d);
     }
+    let flagged = request
+        .findings
+        .as_array()
+        .is_some_and(|f| f.iter().any(|f| f["check"] == "reidentification"));
+    let report = report_of(&store, &request.id)?;
+    if flagged && request.intent == Intent::Publication && report.is_none() {
+        let d = Decision::deny(
+            Rule::Reidentification,
+            format!(
+                "request {} may let individuals be re-identified: its author reports to the committee first (workbench export report)",
+                request.id
+            ),
+        );
+        return refuse(&mut store, event, &d);
+    }
     let bytes = match release::frozen(&args.store, &request.sha256) {
         Ok(bytes) => bytes,
         Err(err) => {
@@ -619,6 +668,7 @@ pub(crate) fn release(args: &ReleaseArgs) -> Result<ExitCode> {
         "files": [{"name": request.file_name, "sha256": request.sha256, "bytes": bytes.len()}],
         "checks": {"verdict": request.verdict, "findings": request.findings},
         "reviews": reviews,
+        "report": report,
         "rule": Rule::Export.id(),
         "key": release::public_hex(&key),
     });
@@ -716,4 +766,101 @@ fn labels_outside(
         }
     }
     Ok(outside.into_iter().collect())
+}
+
+/// The label columns of a CSV table that are quasi-identifiers (age, sex, place, year,
+/// institution): two of them together narrow a table's cells to few people (R38).
+fn quasi_identifiers(bytes: &[u8]) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let Ok(header) = reader.headers() else {
+        return Vec::new();
+    };
+    const WORDS: [&str; 12] = [
+        "age",
+        "sex",
+        "gender",
+        "prefecture",
+        "region",
+        "area",
+        "postcode",
+        "zip",
+        "hospital",
+        "institution",
+        "year",
+        "birth",
+    ];
+    header
+        .iter()
+        .filter(|name| {
+            let lower = name.trim().to_ascii_lowercase();
+            lower
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| WORDS.contains(&w))
+        })
+        .map(|n| n.trim().to_owned())
+        .collect()
+}
+
+/// The setting that holds a request's R38 report.
+fn report_key(request: &str) -> String {
+    format!("r38-report:{request}")
+}
+
+/// The author's report to the committee (R38), recorded with the request and in the
+/// audit chain; a publication flagged for re-identification is released only after it.
+pub(crate) fn report(args: &ReportArgs) -> Result<ExitCode> {
+    let mut store = Sqlite::open(&args.store)?;
+    let request = store
+        .export_request(&args.request)?
+        .with_context(|| format!("no export request {}", args.request))?;
+    let event = json!({"kind": "export-report-refused", "request": request.id, "user": args.user});
+    if request.author != args.user {
+        let d = Decision::deny(
+            Rule::Role,
+            format!(
+                "only the request's author ({}) reports on it to the committee",
+                request.author
+            ),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    if matches!(
+        request.state,
+        State::Released | State::Rejected | State::Superseded
+    ) {
+        let d = Decision::deny(
+            Rule::Export,
+            format!(
+                "request {} is {}: a report comes before the release",
+                request.id,
+                request.state.as_str()
+            ),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    anyhow::ensure!(
+        args.text.trim().chars().count() >= MIN_JUSTIFICATION,
+        "--text: say in at least {MIN_JUSTIFICATION} characters who could be re-identified and what was done"
+    );
+    let value = json!({"user": args.user, "text": args.text, "at": now()}).to_string();
+    store.apply(
+        &Change::Setting {
+            key: report_key(&request.id),
+            value,
+        },
+        json!({"kind": "export-report", "request": request.id, "user": args.user,
+            "text": args.text, "rule": Rule::Reidentification.id()}),
+    )?;
+    println!(
+        "report on request {} recorded for the committee (R38-report)",
+        request.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The R38 report on a request, if its author filed one.
+pub(crate) fn report_of(store: &Sqlite, request: &str) -> Result<Option<Value>> {
+    Ok(store
+        .setting(&report_key(request))?
+        .and_then(|v| serde_json::from_str(&v).ok()))
 }

@@ -30,6 +30,9 @@ pub(crate) enum Action {
     Request(RequestArgs),
     /// A chosen reviewer's vote: approve, request-changes or reject, with a comment.
     Review(ReviewArgs),
+    /// The author's report to the committee on a request flagged for re-identification
+    /// (R38), which a publication needs before its release.
+    Report(ReportArgs),
     /// A request, with the votes its viewer may see (blind until two are in).
     Show(ShowArgs),
     /// Release an approved, unchanged object into a new directory with a signed manifest.
@@ -115,6 +118,11 @@ pub(crate) struct RequestArgs {
     /// one's embargo to end, R34).
     #[arg(long, value_delimiter = ',')]
     pub(crate) cancer_types: Vec<String>,
+    /// The author's word that individuals might be re-identified from the object (R38):
+    /// a publication then needs a report to the committee (`export report`) before its
+    /// release. Tables whose labels combine quasi-identifiers are flagged without it.
+    #[arg(long)]
+    pub(crate) reidentification_risk: bool,
     /// An earlier request this changed object replaces (its reviews do not carry over).
     #[arg(long)]
     pub(crate) replaces: Option<String>,
@@ -146,6 +154,22 @@ pub(crate) struct ReviewArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ReportArgs {
+    /// The governance store.
+    #[arg(long)]
+    pub(crate) store: PathBuf,
+    /// The request.
+    #[arg(long)]
+    pub(crate) request: String,
+    /// The request's author.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// The report: who could be re-identified, how, and what was done about it.
+    #[arg(long)]
+    pub(crate) text: String,
 }
 
 #[derive(clap::Args)]
@@ -281,6 +305,7 @@ pub(crate) fn run(action: Action) -> Result<ExitCode> {
         Action::Model(args) => model(&args),
         Action::Request(args) => super::airlock::request(&args),
         Action::Review(args) => super::airlock::review(&args),
+        Action::Report(args) => super::airlock::report(&args),
         Action::Show(args) => super::airlock::show(&args),
         Action::Release(args) => super::airlock::release(&args),
         Action::Verify(args) => super::airlock::verify(&args),

@@ -491,6 +491,14 @@ impl App {
             reviewers = esc(&request.reviewers.join(", ")),
             verdict = esc(&request.verdict),
         ));
+        if let Some(report) = super::airlock::report_of(&store, &request.id)? {
+            body.push_str(&format!(
+                "<section><h2>Report to the committee (R38)</h2><p id=\"report\">{} ({}): {}</p></section>",
+                esc(report["user"].as_str().unwrap_or_default()),
+                esc(report["at"].as_str().unwrap_or_default()),
+                esc(report["text"].as_str().unwrap_or_default())
+            ));
+        }
         body.push_str(&findings_html(&request.findings));
         body.push_str(&object_html(&self.store, &request));
         body.push_str(&project_html(&store, &project)?);
