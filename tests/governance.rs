@@ -2917,3 +2917,156 @@ fn a_publication_that_might_re_identify_waits_for_its_authors_report_to_the_comm
     );
     assert_eq!(r["verdict"], "review", "{r}");
 }
+
+#[test]
+fn an_output_made_before_a_patient_withdrew_does_not_leave() {
+    let lake = synthetic_lake("800");
+    let lake_dir = lake.path().join("lake");
+    let gov = programme_of(Gov::with_lake(&lake_dir));
+    // An analyst of a hospital the synthetic programme has cases from: their view holds
+    // their own hospital's cases.
+    let hospital = "Kyoto University Hospital";
+    gov.user("ana_k", "analyst", hospital, &[]);
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "add",
+            "--project",
+            "kyoto",
+            "--forum",
+            "academic",
+            "--purpose",
+            "academic-research",
+            "--institution",
+            hospital,
+            "--cancer-types",
+            "COAD,LUAD,STAD",
+            "--tier",
+            "detailed",
+            "--expires",
+            "2027-12-31",
+            "--on",
+            "2026-01-10",
+        ],
+        "",
+    );
+    gov.ok(
+        &[
+            "governance",
+            "project",
+            "member",
+            "--project",
+            "kyoto",
+            "--user",
+            "ana_k",
+        ],
+        "",
+    );
+    let start = |user: &str, project: &str| -> Value {
+        serde_json::from_str(&gov.ok(
+            &[
+                "session",
+                "start",
+                "--lake",
+                lake_dir.to_str().expect("utf-8"),
+                "--user",
+                user,
+                "--project",
+                project,
+                "--on",
+                "2026-12-04",
+                "--json",
+            ],
+            "",
+        ))
+        .expect("JSON")
+    };
+    let session = start("ana_k", "kyoto");
+    let id = session["session"].as_str().expect("session").to_owned();
+    let view = std::path::PathBuf::from(session["view"].as_str().expect("view"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("counts.csv");
+    std::fs::write(&table, "cancer_type,patients\nLUAD,30\nCOAD,40\n").expect("file");
+    let consent = |r: &Value| -> Vec<Value> {
+        r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["check"] == "consent")
+            .cloned()
+            .collect()
+    };
+    let r = export_request(
+        &gov,
+        "ana_k",
+        "kyoto",
+        &table,
+        "internal-use",
+        &["--session", &id],
+    );
+    assert!(consent(&r).is_empty(), "{r}");
+    // Someone else's session, or one of another project, is refused.
+    let other = start("ind", "indus");
+    gov.refused(
+        &[
+            "export",
+            "request",
+            "--user",
+            "ana_k",
+            "--project",
+            "kyoto",
+            "--file",
+            table.to_str().expect("utf-8"),
+            "--intent",
+            "internal-use",
+            "--justification",
+            "counts for the project's annual report",
+            "--session",
+            other["session"].as_str().expect("session"),
+        ],
+        "",
+        "R18-session",
+    );
+    // A patient of the view withdraws; the lake's next delivery says so.
+    let cases = "clinical/cases.parquet";
+    let withdrew = crate::support::python(
+        "withdraw_case.py",
+        &[
+            &lake_dir.join(cases),
+            &view.join(cases),
+            Path::new("2026-12-03"),
+        ],
+    );
+    assert!(withdrew["case"].is_string(), "{withdrew}");
+    let r = export_request(
+        &gov,
+        "ana_k",
+        "kyoto",
+        &table,
+        "internal-use",
+        &["--session", &id],
+    );
+    assert_eq!(r["verdict"], "fail", "{r}");
+    let found = consent(&r);
+    assert_eq!(found.len(), 1, "{r}");
+    assert_eq!(found[0]["rule"], "R31-withdrawn", "{r}");
+    assert_eq!(found[0]["cells"][0]["patients"], 1, "{r}");
+    // No id of the patient is told to the cell.
+    assert!(
+        !r.to_string()
+            .contains(withdrew["case"].as_str().expect("id")),
+        "{r}"
+    );
+    // A session started after the withdrawal no longer counts them.
+    let fresh = start("ana_k", "kyoto");
+    let r = export_request(
+        &gov,
+        "ana_k",
+        "kyoto",
+        &table,
+        "internal-use",
+        &["--session", fresh["session"].as_str().expect("session")],
+    );
+    assert!(consent(&r).is_empty(), "{r}");
+}

@@ -139,7 +139,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<ExitCode> {
         cancer_types: &args.cancer_types,
         replaces: args.replaces.as_deref(),
         on: args.on.unwrap_or_else(workbench::lake::today),
-        session: None,
+        session: args.session.as_deref(),
         reidentification_risk: args.reidentification_risk,
     })?;
     if args.json {
@@ -191,6 +191,22 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
             ),
         );
         return refuse(&mut store, &d);
+    }
+    // A session named is the author's own in this project.
+    if let Some(id) = sub.session {
+        let own = store
+            .session(id)?
+            .is_some_and(|s| s.user == author.name && s.project == project.id);
+        if !own {
+            let d = Decision::deny(
+                Rule::Session,
+                format!(
+                    "no session {id} of {} in project {}",
+                    author.name, project.id
+                ),
+            );
+            return refuse(&mut store, &d);
+        }
     }
     let bytes = sub.bytes;
     anyhow::ensure!(
@@ -285,6 +301,20 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
                 ),
                 "take out a table made with export::table",
             );
+        }
+    }
+    // R31: an output made in a session counts the patients of the session's view, cut
+    // when the session started; one who has withdrawn since must not leave in it.
+    if let Some(session) = sub.session {
+        let withdrawn = withdrawn_since(&store, session)?;
+        if withdrawn > 0 {
+            verdict = "fail".to_owned();
+            if let Some(list) = findings.as_array_mut() {
+                list.push(json!({"check": "consent", "rule": Rule::ConsentWithdrawn.id(), "verdict": "fail",
+                    "cells": [{"patients": withdrawn}],
+                    "message": format!("{withdrawn} patient(s) of the session's view have withdrawn consent since the session started"),
+                    "fix": "end the session, start a new one (its view leaves them out) and remake the output"}));
+            }
         }
     }
     // R38: where individuals might be re-identified, a publication waits for the author's
@@ -863,4 +893,55 @@ pub(crate) fn report_of(store: &Sqlite, request: &str) -> Result<Option<Value>> 
     Ok(store
         .setting(&report_key(request))?
         .and_then(|v| serde_json::from_str(&v).ok()))
+}
+
+/// How many patients of `session`'s view the store's lake now records as withdrawn
+/// (R31). Read from the lake's own cases file, not through a use's view of it, so that
+/// no other decision hides a withdrawal; 0 when the view or the lake holds no cases.
+fn withdrawn_since(store: &Sqlite, session: &str) -> Result<usize> {
+    use polars::prelude::{ParquetReader, SerReader};
+    let Some(session) = store.session(session)? else {
+        return Ok(0);
+    };
+    let Some(lake) = store.setting("lake")? else {
+        return Ok(0);
+    };
+    let file = workbench::lake::Table::Cases.file();
+    let view_cases = Path::new(&session.view).join(file);
+    let lake_cases = workbench::Lake::open(Path::new(&lake))?.root().join(file);
+    if !view_cases.is_file() || !lake_cases.is_file() {
+        return Ok(0);
+    }
+    let read = |path: &Path| -> Result<polars::prelude::DataFrame> {
+        let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        ParquetReader::new(f)
+            .finish()
+            .with_context(|| format!("reading {}", path.display()))
+    };
+    let ids = |df: &polars::prelude::DataFrame, path: &Path| -> Result<Vec<Option<String>>> {
+        let c = df
+            .column("case_id")
+            .and_then(|c| c.cast(&polars::prelude::DataType::String))
+            .with_context(|| format!("{}: case_id", path.display()))?;
+        let c = c
+            .str()
+            .with_context(|| format!("{}: case_id", path.display()))?;
+        Ok((0..c.len()).map(|i| c.get(i).map(str::to_owned)).collect())
+    };
+    let view = read(&view_cases)?;
+    let in_view: std::collections::HashSet<String> =
+        ids(&view, &view_cases)?.into_iter().flatten().collect();
+    let now = read(&lake_cases)?;
+    let case_ids = ids(&now, &lake_cases)?;
+    let withdrawn = now
+        .column("consent_withdrawn_on")
+        .with_context(|| format!("{}: consent_withdrawn_on", lake_cases.display()))?;
+    Ok(case_ids
+        .iter()
+        .enumerate()
+        .filter(|(i, id)| {
+            id.as_ref().is_some_and(|id| in_view.contains(id))
+                && withdrawn.get(*i).is_ok_and(|v| !v.is_null())
+        })
+        .count())
 }

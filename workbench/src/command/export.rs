@@ -123,6 +123,10 @@ pub(crate) struct RequestArgs {
     /// release. Tables whose labels combine quasi-identifiers are flagged without it.
     #[arg(long)]
     pub(crate) reidentification_risk: bool,
+    /// The author's notebook session the object was made in: its view is compared with
+    /// the lake for consent withdrawn since (R31).
+    #[arg(long)]
+    pub(crate) session: Option<String>,
     /// An earlier request this changed object replaces (its reviews do not carry over).
     #[arg(long)]
     pub(crate) replaces: Option<String>,
