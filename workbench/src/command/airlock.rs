@@ -43,7 +43,7 @@ fn automatic_checks(file: &Path, bytes: &[u8], parameters: &Parameters) -> Resul
     if let Some((verdict, findings)) = export::model::check_summary(bytes, parameters) {
         return Ok((verdict.as_str().to_owned(), serde_json::to_value(findings)?));
     }
-    if export::check::is_table(bytes) {
+    if as_table(bytes) {
         let counts = export::check::safe_table_counts(bytes);
         let checked = export::check_csv(bytes, counts.as_deref(), parameters)
             .with_context(|| format!("checking {}", file.display()))?;
@@ -240,7 +240,7 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
         ..Parameters::default()
     };
     let (mut verdict, mut findings) = automatic_checks(Path::new(&file_name), bytes, &parameters)?;
-    if export::check::is_table(bytes) {
+    if as_table(bytes) {
         add_differencing(
             &store,
             sub.store,
@@ -275,7 +275,7 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
                 "take out only what the project is licensed for, or ask the committee to widen its scope",
             );
         }
-        if !project.cancer_types.is_empty() && export::check::is_table(bytes) {
+        if !project.cancer_types.is_empty() && as_table(bytes) {
             let outside = labels_outside(&store, bytes, &project, on)?;
             if !outside.is_empty() {
                 add(
@@ -290,7 +290,7 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
                 );
             }
         }
-        if project.tier == Tier::Overview && !export::check::is_table(bytes) {
+        if project.tier == Tier::Overview && !as_table(bytes) {
             add(
                 "tier",
                 Rule::Tier,
@@ -319,7 +319,7 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
     }
     // R38: where individuals might be re-identified, a publication waits for the author's
     // report to the committee; the reviewers see the flag at once.
-    let quasi = if export::check::is_table(bytes) {
+    let quasi = if as_table(bytes) {
         quasi_identifiers(bytes)
     } else {
         Vec::new()
@@ -660,6 +660,26 @@ pub(crate) fn release(args: &ReleaseArgs) -> Result<ExitCode> {
         );
         return refuse(&mut store, event, &d);
     }
+    // The licence still stands on the day of the release (R36).
+    let project = known_project(&store, &request.project)?;
+    let today = workbench::lake::today();
+    if let Some(revoked) = project.revoked_on.filter(|r| *r <= today) {
+        let d = Decision::deny(
+            Rule::Revoked,
+            format!("project {} was revoked on {revoked}", project.id),
+        );
+        return refuse(&mut store, event, &d);
+    }
+    if today > project.expires {
+        let d = Decision::deny(
+            Rule::Expired,
+            format!(
+                "project {}'s licence expired on {}",
+                project.id, project.expires
+            ),
+        );
+        return refuse(&mut store, event, &d);
+    }
     let flagged = request
         .findings
         .as_array()
@@ -854,14 +874,12 @@ pub(crate) fn report(args: &ReportArgs) -> Result<ExitCode> {
         );
         return refuse(&mut store, event, &d);
     }
-    if matches!(
-        request.state,
-        State::Released | State::Rejected | State::Superseded
-    ) {
+    // Before the votes, so that the reviewers read it (R38).
+    if request.state != State::Submitted {
         let d = Decision::deny(
             Rule::Export,
             format!(
-                "request {} is {}: a report comes before the release",
+                "request {} is {}: a report comes before the reviewers decide",
                 request.id,
                 request.state.as_str()
             ),
@@ -909,8 +927,22 @@ fn withdrawn_since(store: &Sqlite, session: &str) -> Result<usize> {
     let file = workbench::lake::Table::Cases.file();
     let view_cases = Path::new(&session.view).join(file);
     let lake_cases = workbench::Lake::open(Path::new(&lake))?.root().join(file);
-    if !view_cases.is_file() || !lake_cases.is_file() {
-        return Ok(0);
+    // A detailed view without its cases file, or a lake without one, cannot be compared:
+    // refused rather than passed.
+    if !lake_cases.is_file() {
+        bail!(
+            "{}: the lake's cases are missing (R31-withdrawn cannot be checked)",
+            lake_cases.display()
+        );
+    }
+    if !view_cases.is_file() {
+        if Path::new(&session.view).is_dir() && session.basis.tables.iter().all(|t| t != "cases") {
+            return Ok(0);
+        }
+        bail!(
+            "{}: the session's view is gone (R31-withdrawn cannot be checked)",
+            view_cases.display()
+        );
     }
     let read = |path: &Path| -> Result<polars::prelude::DataFrame> {
         let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -944,4 +976,11 @@ fn withdrawn_since(store: &Sqlite, session: &str) -> Result<usize> {
                 && withdrawn.get(*i).is_ok_and(|v| !v.is_null())
         })
         .count())
+}
+
+/// Whether an object is checked as a CSV table: read as one and not JSON (a notebook or
+/// a model summary can read as a ragged CSV; it is checked, and held to its tier, as what
+/// it is).
+fn as_table(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(bytes).is_err() && export::check::is_table(bytes)
 }

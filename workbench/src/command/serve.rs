@@ -718,15 +718,26 @@ fn object_html(store: &Path, request: &ExportRequest) -> String {
             );
         }
     };
-    let name = request.file_name.to_ascii_lowercase();
-    let inner = if workbench::export::check::is_table(&bytes) {
+    // By content, as the checks decide, not by the name the author chose; what a picture
+    // holds beside its pixels (an SVG's text, comments, metadata) is shown as source too.
+    let json = serde_json::from_slice::<Value>(&bytes).is_ok();
+    let svg = !json && std::str::from_utf8(&bytes).is_ok_and(|t| t.contains("<svg"));
+    let inner = if workbench::export::notebook::is_notebook(&bytes) {
+        format!(
+            "{}<details><summary>The notebook's whole JSON</summary>{}</details>",
+            notebook_html(&bytes),
+            text_html(&String::from_utf8_lossy(&bytes))
+        )
+    } else if !json && workbench::export::check::is_table(&bytes) {
         table_html(&bytes, &request.findings)
-    } else if name.ends_with(".svg") {
-        image_html("image/svg+xml", &bytes)
-    } else if name.ends_with(".png") && bytes.starts_with(b"\x89PNG") {
+    } else if svg {
+        format!(
+            "{}<details open><summary>Its source</summary>{}</details>",
+            image_html("image/svg+xml", &bytes),
+            text_html(&String::from_utf8_lossy(&bytes))
+        )
+    } else if bytes.starts_with(b"\x89PNG") {
         image_html("image/png", &bytes)
-    } else if name.ends_with(".ipynb") {
-        notebook_html(&bytes)
     } else {
         match std::str::from_utf8(&bytes) {
             Ok(text) => text_html(text),

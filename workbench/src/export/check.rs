@@ -294,7 +294,9 @@ fn number(text: &str) -> Option<f64> {
 pub fn safe_table_counts(bytes: &[u8]) -> Option<Vec<String>> {
     let t = parse(bytes, None).ok()?;
     let n = t.columns.len();
-    (n >= 3 && t.columns[n - 2] == "value" && t.columns[n - 1] == "patients")
+    // Only where the patients are there to check; otherwise every numeric column is.
+    let has_patients = t.rows.iter().any(|r| number(&r[n - 1]).is_some());
+    (n >= 3 && t.columns[n - 2] == "value" && t.columns[n - 1] == "patients" && has_patients)
         .then(|| vec!["patients".to_owned()])
 }
 

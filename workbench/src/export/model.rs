@@ -47,6 +47,8 @@ pub enum Error {
 
 /// One term of a fitted model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Nothing rides along in a summary that the checks do not read.
+#[serde(deny_unknown_fields)]
 pub struct Term {
     /// `const` for the intercept, else the predictor's column.
     pub name: String,
@@ -62,6 +64,8 @@ pub struct Term {
 
 /// A fitted model's summary, what the checks found, and nothing row-level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Nothing rides along in a summary that the checks do not read.
+#[serde(deny_unknown_fields)]
 pub struct Model {
     /// Always [`KIND`].
     pub kind: String,
@@ -91,6 +95,8 @@ pub struct Model {
 
 /// A finding as stored in a model summary (owned, so the summary reads back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Nothing rides along in a summary that the checks do not read.
+#[serde(deny_unknown_fields)]
 pub struct FindingRecord {
     /// The check.
     pub check: String,
@@ -424,6 +430,19 @@ pub fn check_summary(bytes: &[u8], p: &Parameters) -> Option<(Verdict, Vec<Findi
         return Some((Verdict::Fail, vec![f]));
     };
     let mut findings = model.findings.clone();
+    // Names are the only text a summary carries: no id or date among them.
+    for name in std::iter::once(&model.outcome).chain(model.terms.iter().map(|t| &t.name)) {
+        if super::check::looks_like_identifier(name) || super::check::looks_like_date(name) {
+            findings.push(FindingRecord {
+                check: "identifier".into(),
+                rule: RULE.into(),
+                verdict: Verdict::Fail,
+                cells: vec![serde_json::json!({"term": name})],
+                message: "a model's outcome or term is named by an id or a date".into(),
+                fix: fix("identifier", p),
+            });
+        }
+    }
     // The cell's word is re-checked where it can be: the degrees of freedom against the
     // policy's minimum.
     let threshold = i64::try_from(p.dof).unwrap_or(i64::MAX);

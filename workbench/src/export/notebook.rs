@@ -77,6 +77,21 @@ fn scan(flagged: &mut Vec<(&'static str, Value)>, cell: usize, output: Option<us
     }
 }
 
+/// Calls `f` with every string of `value`, keys included.
+fn walk(value: &Value, f: &mut dyn FnMut(&str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| walk(v, f)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                f(k);
+                walk(v, f);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Checks a notebook's outputs and markdown. `None` when `bytes` are not a notebook.
 pub fn check_notebook(bytes: &[u8], p: &Parameters) -> Option<(Verdict, Vec<Finding>)> {
     let notebook: Value = serde_json::from_slice(bytes).ok()?;
@@ -172,6 +187,24 @@ pub fn check_notebook(bytes: &[u8], p: &Parameters) -> Option<(Verdict, Vec<Find
             }
         }
     }
+    // Every other string of the notebook too (metadata, code and raw sources, error
+    // values, keys no check knows): an id or a date anywhere in it fails.
+    let mut seen: std::collections::HashSet<Value> =
+        flagged.iter().map(|(_, v)| v["value"].clone()).collect();
+    let mut rest: Vec<(&'static str, Value)> = Vec::new();
+    walk(&notebook, &mut |text| {
+        let mut found = Vec::new();
+        scan(&mut found, 0, None, text);
+        for (check, at) in found {
+            if seen.insert(at["value"].clone()) {
+                rest.push((
+                    check,
+                    json!({"cell": null, "output": null, "value": at["value"]}),
+                ));
+            }
+        }
+    });
+    flagged.extend(rest);
     flagged.extend(reviewed);
     let mut findings: Vec<Finding> = Vec::new();
     for (check, cell) in flagged {
