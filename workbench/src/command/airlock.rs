@@ -175,21 +175,7 @@ pub(crate) fn submit(sub: &Submission<'_>) -> Result<Value> {
         );
         return refuse(&mut store, &d);
     }
-    if let Some(revoked) = project.revoked_on.filter(|r| *r <= on) {
-        let d = Decision::deny(
-            Rule::Revoked,
-            format!("project {} was revoked on {revoked}", project.id),
-        );
-        return refuse(&mut store, &d);
-    }
-    if on > project.expires {
-        let d = Decision::deny(
-            Rule::Expired,
-            format!(
-                "project {}'s licence expired on {}",
-                project.id, project.expires
-            ),
-        );
+    if let Some(d) = licence_lapsed(&project, on) {
         return refuse(&mut store, &d);
     }
     // A session named is the author's own in this project.
@@ -662,22 +648,7 @@ pub(crate) fn release(args: &ReleaseArgs) -> Result<ExitCode> {
     }
     // The licence still stands on the day of the release (R36).
     let project = known_project(&store, &request.project)?;
-    let today = workbench::lake::today();
-    if let Some(revoked) = project.revoked_on.filter(|r| *r <= today) {
-        let d = Decision::deny(
-            Rule::Revoked,
-            format!("project {} was revoked on {revoked}", project.id),
-        );
-        return refuse(&mut store, event, &d);
-    }
-    if today > project.expires {
-        let d = Decision::deny(
-            Rule::Expired,
-            format!(
-                "project {}'s licence expired on {}",
-                project.id, project.expires
-            ),
-        );
+    if let Some(d) = licence_lapsed(&project, workbench::lake::today()) {
         return refuse(&mut store, event, &d);
     }
     let flagged = request
@@ -983,4 +954,27 @@ fn withdrawn_since(store: &Sqlite, session: &str) -> Result<usize> {
 /// it is).
 fn as_table(bytes: &[u8]) -> bool {
     serde_json::from_slice::<Value>(bytes).is_err() && export::check::is_table(bytes)
+}
+
+/// Why `project`'s licence no longer stands on `on` (revoked or expired, R36), if so: the
+/// same test at the request and at the release.
+fn licence_lapsed(
+    project: &workbench_governance::project::Project,
+    on: chrono::NaiveDate,
+) -> Option<Decision> {
+    if let Some(revoked) = project.revoked_on.filter(|r| *r <= on) {
+        return Some(Decision::deny(
+            Rule::Revoked,
+            format!("project {} was revoked on {revoked}", project.id),
+        ));
+    }
+    (on > project.expires).then(|| {
+        Decision::deny(
+            Rule::Expired,
+            format!(
+                "project {}'s licence expired on {}",
+                project.id, project.expires
+            ),
+        )
+    })
 }

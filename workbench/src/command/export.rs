@@ -479,14 +479,7 @@ fn model(args: &ModelArgs) -> Result<ExitCode> {
             );
         }
         for f in &model.findings {
-            println!(
-                "{} {} ({}): {}; fix: {}",
-                f.verdict.as_str(),
-                f.check,
-                f.rule,
-                f.message,
-                f.fix
-            );
+            println!("{}", f.line());
         }
     }
     Ok(exit(model.verdict))

@@ -112,6 +112,20 @@ pub struct FindingRecord {
     pub fix: String,
 }
 
+impl FindingRecord {
+    /// The finding in one line: verdict, check, rule, why and the fix.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} ({}): {}; fix: {}",
+            self.verdict.as_str(),
+            self.check,
+            self.rule,
+            self.message,
+            self.fix
+        )
+    }
+}
+
 impl From<Finding> for FindingRecord {
     fn from(f: Finding) -> FindingRecord {
         FindingRecord {
@@ -168,14 +182,7 @@ impl Model {
         }
         html.push_str("</tbody></table>");
         for f in &self.findings {
-            let line = format!(
-                "{} {} ({}): {}; fix: {}",
-                f.verdict.as_str(),
-                f.check,
-                f.rule,
-                f.message,
-                f.fix
-            );
+            let line = f.line();
             let _ = write!(html, "<p>{}</p>", escape(&line));
             let _ = writeln!(text, "{line}");
         }
